@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The layout of struct ublkit_ctx, for the files that need its fields. */
+#ifndef UBLKIT_CTX_PRIVATE_H
+#define UBLKIT_CTX_PRIVATE_H
+
+#include "ublkit/ublkit.h"
+
+struct ublk_ctrl;
+
+#define UBLKIT_DEFAULT_CTRL_TIMEOUT_MS 30000
+
+struct ublkit_ctx {
+	int refcount;
+	int log_priority;
+	ublkit_log_fn log_fn;
+	void *log_data;
+	char *sysroot;		/* NULL: the real root */
+	unsigned int ctrl_timeout_ms;
+	struct ublk_ctrl *ctrl;	/* control ring, opened on first use */
+};
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libublkit: context, logging, sysroot and kernel modules.
+ *
+ * Every function that can fail returns 0 (or a positive value where
+ * documented) on success and a negative errno on failure. errno itself is
+ * never part of the API. The library never prints: it logs through the
+ * context's log function.
+ */
+#ifndef UBLKIT_UBLKIT_H
+#define UBLKIT_UBLKIT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ublkit_ctx;
+
+/* Log priorities, the same numbers as syslog(3). */
+enum ublkit_log_priority {
+	UBLKIT_LOG_ERR = 3,
+	UBLKIT_LOG_WARNING = 4,
+	UBLKIT_LOG_NOTICE = 5,
+	UBLKIT_LOG_INFO = 6,
+	UBLKIT_LOG_DEBUG = 7,
+};
+
+typedef void (*ublkit_log_fn)(struct ublkit_ctx *ctx, int priority, const char *file, int line,
+			      const char *fn, const char *format, va_list args, void *userdata);
+
+/*
+ * Create a context. The environment is read here, once:
+ *   UBLKIT_LOG      err|warning|notice|info|debug or a number (default: err)
+ *   UBLKIT_SYSROOT  directory that stands in for "/" for /sys, /dev, /proc,
+ *                   /etc, /run and /lib/modules (default: none)
+ * A new context logs nowhere until ublkit_ctx_set_log_fn() is called.
+ */
+int ublkit_ctx_new(struct ublkit_ctx **ret);
+struct ublkit_ctx *ublkit_ctx_ref(struct ublkit_ctx *ctx);
+/* Drops a reference; takes NULL; always returns NULL. */
+struct ublkit_ctx *ublkit_ctx_unref(struct ublkit_ctx *ctx);
+
+void ublkit_ctx_set_log_fn(struct ublkit_ctx *ctx, ublkit_log_fn fn, void *userdata);
+int ublkit_ctx_get_log_priority(const struct ublkit_ctx *ctx);
+void ublkit_ctx_set_log_priority(struct ublkit_ctx *ctx, int priority);
+/* Parses "err", "warning", "info", "debug", ... or a number 0-7. */
+int ublkit_log_priority_from_string(const char *s);
+
+/* NULL or "/" means the real root. The directory must exist. */
+int ublkit_ctx_set_sysroot(struct ublkit_ctx *ctx, const char *dir);
+/* The sysroot, or NULL when the real root is used. */
+const char *ublkit_ctx_get_sysroot(const struct ublkit_ctx *ctx);
+/* True when a sysroot is set: functions that need the running kernel
+ * (io_uring, module insertion) then refuse with -EXDEV. */
+bool ublkit_ctx_is_sysroot(const struct ublkit_ctx *ctx);
+
+/*
+ * Write the path of @path (absolute, as on the running system) under the
+ * context's sysroot into @buf. Returns the length, or -ENAMETOOLONG.
+ */
+int ublkit_ctx_path(const struct ublkit_ctx *ctx, const char *path, char *buf, size_t size);
+
+const char *ublkit_version(void);
+
+/* ---- kernel modules (through libkmod) ------------------------------- */
+
+enum ublkit_kmod_state {
+	UBLKIT_KMOD_MISSING = 0,	/* not built in, not in the module tree */
+	UBLKIT_KMOD_AVAILABLE = 1,	/* in the module tree, not loaded */
+	UBLKIT_KMOD_LOADED = 2,		/* loaded as a module */
+	UBLKIT_KMOD_BUILTIN = 3,	/* compiled into the kernel */
+};
+
+/* Kernel release as seen through the sysroot (/proc/sys/kernel/osrelease). */
+int ublkit_kernel_release(struct ublkit_ctx *ctx, char *buf, size_t size);
+
+/* State of one module; @name may use '-' or '_'. Returns a state or -errno. */
+int ublkit_kmod_state(struct ublkit_ctx *ctx, const char *name);
+/* True when modprobe configuration blacklists @name or disables it with
+ * "install NAME /bin/false" (or /bin/true). */
+bool ublkit_kmod_is_blacklisted(struct ublkit_ctx *ctx, const char *name);
+
+/* Do not refuse a blacklisted module. */
+#define UBLKIT_KMOD_IGNORE_BLACKLIST (1u << 0)
+
+/*
+ * Load @name and its dependencies. Returns:
+ *   UBLKIT_KMOD_LOADED   it is loaded now (by this call or before)
+ *   UBLKIT_KMOD_BUILTIN  nothing to load
+ *   -ENOENT              the kernel has no such module
+ *   -ECANCELED           modprobe configuration blacklists or disables it
+ *   -EPERM               not allowed to load modules (CAP_SYS_MODULE,
+ *                        kernel.modules_disabled, a container)
+ *   -EXDEV               a sysroot is set
+ *   other -errno         insertion failed (see the log)
+ */
+int ublkit_kmod_load(struct ublkit_ctx *ctx, const char *name, unsigned int flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

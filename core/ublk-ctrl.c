@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ublk control plane: URING_CMDs on /dev/ublk-control through a
+ * 128-byte-SQE io_uring owned by the context. The kernel punts control
+ * commands to io-wq, so submission returns at once and every command can
+ * be waited for with a timeout and cancelled when stuck.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <time.h>
+
+#include "ublkit-private.h"
+#include "ctx-private.h"
+#include "ublk-private.h"
+
+struct ublk_ctrl {
+	int fd;
+	struct io_uring ring;
+	uint64_t seq;
+	uint64_t features;
+	bool features_known;
+	bool broken;		/* a command never completed: rebuild before reuse */
+};
+
+void ublk_ctrl_free(struct ublk_ctrl *ctrl)
+{
+	if (!ctrl)
+		return;
+	io_uring_queue_exit(&ctrl->ring);
+	if (ctrl->fd >= 0)
+		close(ctrl->fd);
+	free(ctrl);
+}
+
+static int ctrl_open(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
+{
+	struct ublk_ctrl *c;
+	int r;
+
+	if (ublkit_ctx_is_sysroot(ctx))
+		return -EXDEV;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = ublkit_open(ctx, "/dev/ublk-control", O_RDWR);
+	if (c->fd < 0) {
+		r = c->fd == -ENOENT ? -ENODEV : c->fd;
+		free(c);
+		return r;
+	}
+	r = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
+	if (r < 0) {
+		close(c->fd);
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int ctrl_get(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
+{
+	int r;
+
+	if (ctx->ctrl && ctx->ctrl->broken) {
+		ublk_ctrl_free(ctx->ctrl);
+		ctx->ctrl = NULL;
+	}
+	if (!ctx->ctrl) {
+		r = ctrl_open(ctx, &ctx->ctrl);
+		if (r < 0)
+			return r;
+	}
+	*ret = ctx->ctrl;
+	return 0;
+}
+
+static unsigned int ctrl_opcode(const struct ublk_ctrl *c, unsigned int nr)
+{
+	bool rw = nr == UBLK_CMD_ADD_DEV || nr == UBLK_CMD_DEL_DEV || nr == UBLK_CMD_START_DEV ||
+		  nr == UBLK_CMD_STOP_DEV || nr == UBLK_CMD_SET_PARAMS ||
+		  nr == UBLK_CMD_START_USER_RECOVERY || nr == UBLK_CMD_END_USER_RECOVERY;
+
+	/* GET_FEATURES exists only in the ioctl encoding's era; always encode it. */
+	if (nr != UBLK_CMD_GET_FEATURES && !(c->features & UBLKIT_F_CMD_IOCTL_ENCODE))
+		return nr;
+	return rw ? _IOWR('u', nr, struct ublksrv_ctrl_cmd) : _IOR('u', nr, struct ublksrv_ctrl_cmd);
+}
+
+static int ctrl_wait(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq, unsigned int ms)
+{
+	struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct io_uring_cqe *cqe;
+	int r;
+
+	for (;;) {
+		r = io_uring_wait_cqe_timeout(&c->ring, &cqe, &ts);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return r;
+		if (cqe->user_data == seq) {
+			r = cqe->res;
+			io_uring_cqe_seen(&c->ring, cqe);
+			return r;
+		}
+		/* a late completion of an earlier, cancelled command */
+		io_uring_cqe_seen(&c->ring, cqe);
+	}
+}
+
+static int ctrl_cancel(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, seq, 0);
+		sqe->user_data = 0;
+		io_uring_submit(&c->ring);
+	}
+	/* Give the cancelled command a moment to complete; else the ring is lost. */
+	if (ctrl_wait(ctx, c, seq, 1000) == -ETIME)
+		c->broken = true;
+	return -ETIMEDOUT;
+}
+
+static const char *ctrl_cmd_name(unsigned int nr)
+{
+	switch (nr) {
+	case UBLK_CMD_GET_DEV_INFO: return "GET_DEV_INFO";
+	case UBLK_CMD_GET_DEV_INFO2: return "GET_DEV_INFO2";
+	case UBLK_CMD_ADD_DEV: return "ADD_DEV";
+	case UBLK_CMD_DEL_DEV: return "DEL_DEV";
+	case UBLK_CMD_START_DEV: return "START_DEV";
+	case UBLK_CMD_STOP_DEV: return "STOP_DEV";
+	case UBLK_CMD_SET_PARAMS: return "SET_PARAMS";
+	case UBLK_CMD_GET_PARAMS: return "GET_PARAMS";
+	case UBLK_CMD_START_USER_RECOVERY: return "START_USER_RECOVERY";
+	case UBLK_CMD_END_USER_RECOVERY: return "END_USER_RECOVERY";
+	case UBLK_CMD_GET_FEATURES: return "GET_FEATURES";
+	default: return "?";
+	}
+}
+
+int ublk_ctrl_cmd(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
+		  uint16_t len, uint64_t data0)
+{
+	struct ublksrv_ctrl_cmd cmd = {
+		.dev_id = dev_id,
+		.queue_id = (uint16_t)-1,
+		.len = len,
+		.addr = (uint64_t)(uintptr_t)buf,
+		.data = { data0 },
+	};
+	struct io_uring_sqe *sqe;
+	struct ublk_ctrl *c;
+	uint64_t seq;
+	int r;
+
+	if (nr != UBLK_CMD_GET_FEATURES)
+		(void)ublk_ctrl_features(ctx);
+	r = ctrl_get(ctx, &c);
+	if (r < 0)
+		return r;
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe)
+		return -EBUSY;
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	seq = ++c->seq;
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = c->fd;
+	sqe->cmd_op = ctrl_opcode(c, nr);
+	sqe->user_data = seq;
+	memcpy(sqe->cmd, &cmd, sizeof(cmd));
+	r = io_uring_submit(&c->ring);
+	if (r < 0)
+		return log_ret(ctx, r, "ublk %s dev %u: submit", ctrl_cmd_name(nr), dev_id);
+	r = ctrl_wait(ctx, c, seq, ctx->ctrl_timeout_ms);
+	if (r == -ETIME) {
+		log_error(ctx, "ublk %s dev %u: no answer from the kernel in %u ms, cancelled",
+			  ctrl_cmd_name(nr), dev_id, ctx->ctrl_timeout_ms);
+		return ctrl_cancel(ctx, c, seq);
+	}
+	log_debug(ctx, "ublk %s dev %u: %d", ctrl_cmd_name(nr), dev_id, r);
+	return r;
+}
+
+uint64_t ublk_ctrl_features(struct ublkit_ctx *ctx)
+{
+	uint64_t f = 0;
+
+	if (ctx->ctrl && ctx->ctrl->features_known)
+		return ctx->ctrl->features;
+	if (ublkit_ublk_get_features(ctx, &f) < 0)
+		return 0;
+	return f;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *features)
+{
+	uint64_t f = 0;
+	int r;
+
+	if (ctx->ctrl && ctx->ctrl->features_known) {
+		*features = ctx->ctrl->features;
+		return 0;
+	}
+	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_FEATURES, (uint32_t)-1, &f, sizeof(f), 0);
+	if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOTTY)
+		return -EOPNOTSUPP;
+	if (r < 0)
+		return r;
+	ctx->ctrl->features = f;
+	ctx->ctrl->features_known = true;
+	*features = f;
+	return 0;
+}
+
+UBLKIT_EXPORT void ublkit_ctx_set_ctrl_timeout(struct ublkit_ctx *ctx, unsigned int ms)
+{
+	ctx->ctrl_timeout_ms = ms ? ms : UBLKIT_DEFAULT_CTRL_TIMEOUT_MS;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id,
+				       struct ublkit_dev_info *info)
+{
+	struct ublkit_uapi_dev_info di = { 0 };
+	int r;
+
+	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_DEV_INFO, id, &di, sizeof(di), 0);
+	if (r < 0)
+		return r;
+	*info = (struct ublkit_dev_info){
+		.id = di.dev_id,
+		.state = di.state,
+		.nr_queues = di.nr_hw_queues,
+		.queue_depth = di.queue_depth,
+		.max_io_buf_bytes = di.max_io_buf_bytes,
+		.server_pid = di.ublksrv_pid,
+		.flags = di.flags,
+		.server_flags = di.ublksrv_flags,
+		.owner_uid = di.owner_uid,
+		.owner_gid = di.owner_gid,
+	};
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_list(struct ublkit_ctx *ctx, uint32_t **ids)
+{
+	char p[4096];
+	uint32_t *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	r = ublkit_ctx_path(ctx, "/sys/class/ublk-char", p, sizeof(p));
+	if (r < 0)
+		return r;
+	*ids = NULL;
+	d = opendir(p);
+	if (!d)
+		return errno == ENOENT ? 0 : neg_errno();
+	while ((de = readdir(d))) {
+		unsigned int id;
+		char tail;
+
+		if (sscanf(de->d_name, "ublkc%u%c", &id, &tail) != 1)
+			continue;
+		if (n == cap) {
+			uint32_t *nv = realloc(v, (cap = cap ? 2 * cap : 8) * sizeof(*v));
+
+			if (!nv) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = id;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u32);
+	*ids = v;
+	return (int)n;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_stop(struct ublkit_ctx *ctx, uint32_t id)
+{
+	return ublk_ctrl_cmd(ctx, UBLK_CMD_STOP_DEV, id, NULL, 0, 0);
+}
+
+UBLKIT_EXPORT int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id)
+{
+	return ublk_ctrl_cmd(ctx, UBLK_CMD_DEL_DEV, id, NULL, 0, 0);
+}
+
+UBLKIT_EXPORT const char *ublkit_dev_state_name(int state)
+{
+	switch (state) {
+	case UBLKIT_DEV_DEAD: return "dead";
+	case UBLKIT_DEV_LIVE: return "live";
+	case UBLKIT_DEV_QUIESCED: return "quiesced";
+	case UBLKIT_DEV_FAIL_IO: return "fail-io";
+	default: return "unknown";
+	}
+}
+
+UBLKIT_EXPORT const char *ublkit_feature_name(uint64_t bit)
+{
+	static const char *const names[] = {
+		"zero-copy", "uring-cmd-comp-in-task", "need-get-data", "user-recovery",
+		"user-recovery-reissue", "unprivileged-dev", "cmd-ioctl-encode", "user-copy",
+		"zoned", "user-recovery-fail-io", "update-size", "auto-buf-reg", "quiesce",
+		"per-io-daemon",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (bit == 1ULL << i)
+			return names[i];
+	return NULL;
+}
+
+UBLKIT_EXPORT int ublkit_dev_info_is_ublkit(const struct ublkit_dev_info *info)
+{
+	return (info->server_flags & 0xffffffff00000000ULL) == UBLKIT_OWNER_MARK;
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# The ublkit tool's command line: help, version, usage errors, doctor on
+# fake sysroots and its exit codes.
+set -u
+: "${UBLKIT:?run through make check}"
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); echo "not ok $n - $1"; fails=$((fails + 1)); }
+expect() { # expect CODE DESCRIPTION CMD...
+	want=$1 desc=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok "$desc"; else
+		bad "$desc (exit $got, want $want)"
+		sed 's/^/# /' "$tmp/out" "$tmp/err"
+	fi
+}
+contains() { # contains FILE TEXT DESCRIPTION
+	if grep -q -- "$2" "$tmp/$1"; then ok "$3"; else bad "$3"; sed 's/^/# /' "$tmp/$1"; fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+root=$tmp/root
+mkdir -p "$root/proc/sys/kernel" "$root/proc/self" "$root/lib/modules/6.12.0-t" \
+	"$root/sys/module" "$root/dev" "$root/etc/modprobe.d"
+echo 6.12.0-t >"$root/proc/sys/kernel/osrelease"
+printf 'CapEff:\t000001ffffffffff\n' >"$root/proc/self/status"
+printf 'Filename Type Size Used Priority\n' >"$root/proc/swaps"
+printf 'kernel/drivers/block/ublk_drv.ko.xz:\nkernel/drivers/md/dm-mod.ko.xz:\n' \
+	>"$root/lib/modules/6.12.0-t/modules.dep"
+: >"$root/lib/modules/6.12.0-t/modules.builtin"
+
+expect 0 "--help" "$UBLKIT" --help
+contains out "doctor" "--help lists doctor"
+expect 0 "--version" "$UBLKIT" --version
+contains out "ublkit [0-9]" "--version prints a version"
+expect 0 "version --json" "$UBLKIT" version --json
+contains out '"library"' "version --json has the library version"
+expect 2 "no command is a usage error" "$UBLKIT"
+expect 2 "unknown command is a usage error" "$UBLKIT" frobnicate
+contains err "unknown command 'frobnicate'" "unknown command is named"
+expect 2 "unknown option is a usage error" "$UBLKIT" doctor --frob
+expect 0 "doctor --help" "$UBLKIT" doctor --help
+contains out "Exit status" "doctor --help documents the exit status"
+
+expect 0 "doctor passes with a loadable ublk_drv" "$UBLKIT" --sysroot "$root" doctor
+contains out "ublk_drv is available" "doctor reports the loadable module"
+expect 0 "doctor --json" "$UBLKIT" --sysroot "$root" doctor --json
+contains out '"can_run": true' "doctor --json says it can run"
+if command -v python3 >/dev/null; then
+	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["checks"]) >= 9' <"$tmp/out"
+	then ok "doctor --json is valid JSON with every check"; else bad "doctor --json is valid JSON"; fi
+fi
+
+printf 'kernel/drivers/md/dm-mod.ko.xz:\n' >"$root/lib/modules/6.12.0-t/modules.dep"
+expect 1 "doctor fails without ublk" "$UBLKIT" --sysroot "$root" doctor
+contains out "no ublk driver" "doctor says the kernel lacks ublk"
+contains out "fix:" "doctor says how to fix it"
+
+expect 3 "modprobe of a missing module exits 3" "$UBLKIT" --sysroot "$root" modprobe ublk_drv
+contains err "no such module" "modprobe explains a missing module"
+echo "blacklist dm_mod" >"$root/etc/modprobe.d/x.conf"
+expect 1 "modprobe of a blacklisted module fails" "$UBLKIT" --sysroot "$root" modprobe dm_mod
+contains err "blacklist" "modprobe explains the blacklist"
+expect 2 "--sysroot to a missing directory" "$UBLKIT" --sysroot "$tmp/nope" doctor
+
+echo "1..$n"
+[ "$fails" -eq 0 ]

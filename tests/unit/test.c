@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdarg.h>
+
+#include "test.h"
+
+int test_failures;
+static int test_count;
+
+void test_run(const char *name, void (*fn)(void))
+{
+	int before = test_failures;
+
+	fn();
+	test_count++;
+	printf("%s %d - %s\n", test_failures == before ? "ok" : "not ok", test_count, name);
+	fflush(stdout);
+}
+
+int test_result(void)
+{
+	printf("1..%d\n", test_count);
+	return test_failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static void log_stderr(struct ublkit_ctx *ctx, int prio, const char *file, int line,
+		       const char *fn, const char *fmt, va_list ap, void *data)
+{
+	fprintf(stderr, "lib[%d] %s: ", prio, fn);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+struct ublkit_ctx *test_ctx(void)
+{
+	struct ublkit_ctx *ctx = NULL;
+
+	if (ublkit_ctx_new(&ctx) < 0) {
+		fprintf(stderr, "cannot create a context\n");
+		exit(EXIT_FAILURE);
+	}
+	ublkit_ctx_set_log_fn(ctx, log_stderr, NULL);
+	ublkit_ctx_set_log_priority(ctx, UBLKIT_LOG_DEBUG);
+	return ctx;
+}

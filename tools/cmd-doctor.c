@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ublkit doctor: the preflight a user runs first. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "ublkit/doctor.h"
+
+static const char usage[] =
+	"Usage: ublkit doctor [--json]\n"
+	"\n"
+	"Check whether this system can run ublkit: the ublk driver and\n"
+	"/dev/ublk-control, io_uring, the ublk features the kernel offers,\n"
+	"capabilities and RLIMIT_MEMLOCK, swap, device-mapper and NVMe.\n"
+	"Each line is ok, warn or fail, with how to fix what is not ok.\n"
+	"\n"
+	"Exit status: 0 when ublkit can run here (warnings allowed),\n"
+	"1 when a check failed.\n";
+
+static void print_check(const struct ublkit_check *c, void *userdata)
+{
+	bool *color = userdata;
+	static const char *const tag[] = { "  ok", "warn", "FAIL" };
+	static const char *const col[] = { "\033[32m", "\033[33m", "\033[31m" };
+	int l = c->level > 2 ? 2 : c->level;
+
+	if (*color)
+		printf("%s%s\033[0m  %-14s %s\n", col[l], tag[l], c->name, c->message);
+	else
+		printf("%s  %-14s %s\n", tag[l], c->name, c->message);
+	if (c->fix[0])
+		printf("      %-14s fix: %s\n", "", c->fix);
+}
+
+static void json_check(const struct ublkit_check *c, void *userdata)
+{
+	json_begin_object(NULL);
+	json_string("name", c->name);
+	json_string("status", ublkit_check_level_name(c->level));
+	json_string("message", c->message);
+	if (c->fix[0])
+		json_string("fix", c->fix);
+	else
+		json_null("fix");
+	json_end_object();
+}
+
+int cmd_doctor(struct tool *t, int argc, char **argv)
+{
+	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
+	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	int c, r, worst;
+
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		if (r >= 0)
+			return r;
+	}
+	if (optind < argc) {
+		tool_error("doctor takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (t->json) {
+		json_begin_object(NULL);
+		json_begin_array("checks");
+		worst = ublkit_doctor(t->ctx, json_check, NULL);
+		json_end_array();
+		json_string("result", worst < 0 ? "error" : ublkit_check_level_name(worst));
+		json_bool("can_run", worst >= 0 && worst < UBLKIT_CHECK_FAIL);
+		json_end_object();
+		json_finish();
+	} else {
+		worst = ublkit_doctor(t->ctx, print_check, &color);
+		if (worst >= 0)
+			printf("\n%s\n", worst < UBLKIT_CHECK_FAIL
+						 ? "ublkit can run on this system."
+						 : "ublkit cannot run on this system until the failures above are fixed.");
+	}
+	if (worst < 0)
+		return tool_fail(worst, "checks could not run");
+	return worst < UBLKIT_CHECK_FAIL ? EXIT_OK : EXIT_FAIL;
+}

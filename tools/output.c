@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Diagnostics, number parsing and a small JSON writer for the ublkit tool. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+void tool_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ublkit: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int tool_fail(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ublkit: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		fprintf(stderr, ": %s", strerror(-r));
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+int tool_common_option(struct tool *t, int c, const char *usage)
+{
+	switch (c) {
+	case 'h':
+		fputs(usage, stdout);
+		return EXIT_OK;
+	case 'J':
+		t->json = true;
+		return -1;
+	default:
+		fprintf(stderr, "Try '%s --help'.\n", t->prog);
+		return EXIT_USAGE;
+	}
+}
+
+int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int tool_parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1] && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+const char *tool_format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%" PRIu64 " B", bytes);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static int json_depth;
+static bool json_need_comma[64];
+
+static void json_indent(void)
+{
+	for (int i = 0; i < json_depth; i++)
+		fputs("  ", stdout);
+}
+
+static void json_escape(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_key(const char *key)
+{
+	if (json_need_comma[json_depth])
+		putchar(',');
+	if (json_depth > 0)
+		putchar('\n');
+	json_need_comma[json_depth] = true;
+	json_indent();
+	if (key) {
+		json_escape(key);
+		fputs(": ", stdout);
+	}
+}
+
+static void json_open(const char *key, char c)
+{
+	json_key(key);
+	putchar(c);
+	if (json_depth < 63)
+		json_depth++;
+	json_need_comma[json_depth] = false;
+}
+
+static void json_close(char c)
+{
+	bool had = json_need_comma[json_depth];
+
+	json_depth--;
+	if (had) {
+		putchar('\n');
+		json_indent();
+	}
+	putchar(c);
+}
+
+void json_begin_object(const char *key)
+{
+	json_open(key, '{');
+}
+
+void json_end_object(void)
+{
+	json_close('}');
+}
+
+void json_begin_array(const char *key)
+{
+	json_open(key, '[');
+}
+
+void json_end_array(void)
+{
+	json_close(']');
+}
+
+void json_string(const char *key, const char *value)
+{
+	json_key(key);
+	if (value)
+		json_escape(value);
+	else
+		fputs("null", stdout);
+}
+
+void json_int(const char *key, long long value)
+{
+	json_key(key);
+	printf("%lld", value);
+}
+
+void json_uint(const char *key, unsigned long long value)
+{
+	json_key(key);
+	printf("%llu", value);
+}
+
+void json_double(const char *key, double value)
+{
+	json_key(key);
+	printf("%.3f", value);
+}
+
+void json_bool(const char *key, bool value)
+{
+	json_key(key);
+	fputs(value ? "true" : "false", stdout);
+}
+
+void json_null(const char *key)
+{
+	json_key(key);
+	fputs("null", stdout);
+}
+
+void json_finish(void)
+{
+	putchar('\n');
+	json_depth = 0;
+	json_need_comma[0] = false;
+	fflush(stdout);
+}

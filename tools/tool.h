@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared pieces of the ublkit command-line tool. */
+#ifndef UBLKIT_TOOL_H
+#define UBLKIT_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ublkit/ublkit.h"
+
+/* Exit codes, documented in ublkit --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* the operation failed */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_UNSUPPORTED = 3,	/* the kernel or system lacks what is needed */
+};
+
+struct tool {
+	struct ublkit_ctx *ctx;
+	bool json;
+	int verbose;
+	const char *prog;
+};
+
+struct tool_cmd {
+	const char *name;
+	int (*run)(struct tool *t, int argc, char **argv);
+	const char *summary;
+};
+
+/* Commands (tools/cmd-*.c). */
+int cmd_version(struct tool *t, int argc, char **argv);
+int cmd_doctor(struct tool *t, int argc, char **argv);
+int cmd_modprobe(struct tool *t, int argc, char **argv);
+
+/* Diagnostics to stderr, prefixed with the program name. */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print an error for @r (a negative errno) and return an exit code. */
+int tool_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Options every command takes: --help, --json. Call from a command's
+ * getopt loop for options it does not know. Returns -1 when the option
+ * was handled and parsing goes on, or an exit code.
+ */
+int tool_common_option(struct tool *t, int c, const char *usage);
+#define TOOL_COMMON_LONGOPTS { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }
+
+/* Parse "1G", "512M", "4096", "4k" (binary units). */
+int tool_parse_size(const char *s, uint64_t *ret);
+int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret);
+/* "1.5 GiB" style. */
+const char *tool_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* A small streaming JSON writer on stdout. */
+void json_begin_object(const char *key);
+void json_end_object(void);
+void json_begin_array(const char *key);
+void json_end_array(void);
+void json_string(const char *key, const char *value);
+void json_int(const char *key, long long value);
+void json_uint(const char *key, unsigned long long value);
+void json_bool(const char *key, bool value);
+void json_null(const char *key);
+void json_double(const char *key, double value);
+void json_finish(void);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ublkit: one binary, one command per verb, dispatched from a table. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "tool.h"
+
+static const struct tool_cmd commands[] = {
+	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
+	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
+	{ "version", cmd_version, "print the version of the tool and the library" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: ublkit [OPTIONS] COMMAND [ARGS...]\n"
+	      "\n"
+	      "Serve and manage Linux ublk block devices.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Options:\n"
+	      "  -j, --json           machine-readable output (every command)\n"
+	      "  -v, --verbose        more log output (repeat for debug)\n"
+	      "      --sysroot DIR    read /sys, /proc, /dev, /etc, /lib/modules under DIR\n"
+	      "  -V, --version        print the version\n"
+	      "  -h, --help           this help; 'ublkit COMMAND --help' for a command\n"
+	      "\n"
+	      "Environment:\n"
+	      "  UBLKIT_LOG=LEVEL     library log level: err, warning, info, debug\n"
+	      "  UBLKIT_SYSROOT=DIR   same as --sysroot\n"
+	      "\n"
+	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here.\n",
+	      f);
+}
+
+static void log_to_stderr(struct ublkit_ctx *ctx, int priority, const char *file, int line,
+			  const char *fn, const char *format, va_list args, void *userdata)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
+					     "warning", "notice", "info", "debug" };
+
+	fprintf(stderr, "ublkit: %s: ", names[priority & 7]);
+	if (priority >= LOG_DEBUG)
+		fprintf(stderr, "%s: ", fn);
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+}
+
+static const struct tool_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SYSROOT = 0x100 };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct tool t = { .prog = "ublkit" };
+	const char *sysroot = NULL;
+	const struct tool_cmd *cmd;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+jvVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': t.json = true; break;
+		case 'v': t.verbose++; break;
+		case OPT_SYSROOT: sysroot = optarg; break;
+		case 'V': argv[optind - 1] = (char *)"version"; optind--; goto dispatch;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+dispatch:
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		tool_error("unknown command '%s'; see 'ublkit --help'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	r = ublkit_ctx_new(&t.ctx);
+	if (r < 0)
+		return tool_fail(r, "cannot create a library context");
+	ublkit_ctx_set_log_fn(t.ctx, log_to_stderr, NULL);
+	/* The tool explains failures itself; library detail on request. */
+	if (t.verbose)
+		ublkit_ctx_set_log_priority(t.ctx, t.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	else if (!getenv("UBLKIT_LOG"))
+		ublkit_ctx_set_log_priority(t.ctx, LOG_CRIT);
+	if (sysroot) {
+		r = ublkit_ctx_set_sysroot(t.ctx, sysroot);
+		if (r < 0) {
+			tool_fail(r, "--sysroot %s", sysroot);
+			ublkit_ctx_unref(t.ctx);
+			return EXIT_USAGE;
+		}
+	}
+	t.prog = cmd->name;
+	argv += optind;
+	argc -= optind;
+	optind = 0;
+	r = cmd->run(&t, argc, argv);
+	ublkit_ctx_unref(t.ctx);
+	return r;
+}
