@@ -56,10 +56,9 @@ void ublkit_log(struct ublkit_ctx *ctx, int priority, const char *file, int line
 		const char *format, ...) _printf_(6, 7);
 
 #define ublkit_log_cond(ctx, prio, ...)                                                        \
-	do {                                                                                   \
-		if (ublkit_ctx_get_log_priority(ctx) >= (prio))                                \
-			ublkit_log(ctx, prio, __FILE__, __LINE__, __func__, __VA_ARGS__);       \
-	} while (0)
+	((void)(ublkit_ctx_get_log_priority(ctx) >= (prio)                                     \
+			? ublkit_log(ctx, prio, __FILE__, __LINE__, __func__, __VA_ARGS__)     \
+			: (void)0))
 
 #define log_debug(ctx, ...) ublkit_log_cond(ctx, UBLKIT_LOG_DEBUG, __VA_ARGS__)
 #define log_info(ctx, ...) ublkit_log_cond(ctx, UBLKIT_LOG_INFO, __VA_ARGS__)

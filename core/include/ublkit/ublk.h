@@ -9,6 +9,8 @@
 #ifndef UBLKIT_UBLK_H
 #define UBLKIT_UBLK_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -91,6 +93,135 @@ int ublkit_ublk_list(struct ublkit_ctx *ctx, uint32_t **ids);
 /* STOP_DEV / DEL_DEV of one device. DEL waits until the kernel freed it. */
 int ublkit_ublk_stop(struct ublkit_ctx *ctx, uint32_t id);
 int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id);
+
+/* ---- devices and their servers ----------------------------------------- */
+
+/* Device flags for struct ublkit_dev_params.flags. */
+#define UBLKIT_DEV_RECOVERY (1u << 0)		/* UBLK_F_USER_RECOVERY (+REISSUE if offered) */
+#define UBLKIT_DEV_READ_ONLY (1u << 1)
+#define UBLKIT_DEV_ROTATIONAL (1u << 2)
+#define UBLKIT_DEV_VOLATILE_CACHE (1u << 3)	/* the target has a cache: FLUSH is sent */
+#define UBLKIT_DEV_FUA (1u << 4)
+#define UBLKIT_DEV_NO_DISCARD (1u << 5)		/* hide discard even if the target has it */
+
+#define UBLKIT_DEFAULT_QUEUE_DEPTH 128
+#define UBLKIT_DEFAULT_MAX_IO_BYTES (128u << 10)
+#define UBLKIT_MAX_QUEUES 64
+
+struct ublkit_dev_params {
+	uint64_t size;			/* bytes; 0: the target's size (file) */
+	uint32_t logical_block_size;	/* 512..4096, power of two; 0: 512 or the file's */
+	uint32_t physical_block_size;	/* >= logical; 0: logical */
+	uint32_t max_io_bytes;		/* per request; multiple of 4096; 0: default */
+	uint16_t nr_queues;		/* 1..UBLKIT_MAX_QUEUES; 0: 1 */
+	uint16_t queue_depth;		/* 1..4096 (kernel limit); 0: default */
+	int32_t dev_id;			/* -1: the kernel picks */
+	uint32_t flags;			/* UBLKIT_DEV_* */
+	uint32_t discard_granularity;	/* bytes; 0: logical block size */
+	uint32_t max_discard_bytes;	/* 0: max_io_bytes */
+};
+
+/* Defaults: dev_id -1, everything else 0 (filled in at validation). */
+void ublkit_dev_params_init(struct ublkit_dev_params *p);
+
+/* The built-in targets: "null", "mem" (sparse RAM), "file" (file or block device). */
+const char *const *ublkit_target_names(void);
+
+struct ublkit_server;
+
+/*
+ * Create a server for a new device served by @target (@target_arg: the
+ * path for "file"). Opens the target and validates @params against it
+ * and the kernel; -EINVAL with a logged reason when they do not fit. The
+ * completed parameters can be read back with ublkit_server_get_params().
+ */
+int ublkit_server_new(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+		      const char *target, const char *target_arg, struct ublkit_server **ret);
+struct ublkit_server *ublkit_server_ref(struct ublkit_server *s);
+struct ublkit_server *ublkit_server_unref(struct ublkit_server *s);
+const struct ublkit_dev_params *ublkit_server_get_params(const struct ublkit_server *s);
+
+/*
+ * ADD_DEV + SET_PARAMS, then start one I/O thread per queue, wait until
+ * every queue has fetched, and START_DEV from the calling thread. Returns
+ * the device id once the device is LIVE. On failure nothing is left
+ * behind: a device that was added is deleted again. -EEXIST: the id is
+ * taken.
+ */
+int ublkit_server_start(struct ublkit_server *s);
+
+/*
+ * Take over device @id left QUIESCED by a dead server (user recovery):
+ * START_USER_RECOVERY, serve, END_USER_RECOVERY. Returns the id once LIVE.
+ */
+int ublkit_server_recover(struct ublkit_server *s, uint32_t id);
+
+/*
+ * Serve until one of @sigs arrives (they must be blocked by the caller)
+ * or the device is stopped from elsewhere. Returns the signal number, or
+ * 0 when the device went away.
+ */
+int ublkit_server_wait(struct ublkit_server *s, const sigset_t *sigs);
+
+/* STOP_DEV, drain and join the I/O threads, DEL_DEV. Idempotent. */
+int ublkit_server_stop(struct ublkit_server *s);
+
+int ublkit_server_get_id(const struct ublkit_server *s);
+
+/* ---- statistics -------------------------------------------------------- */
+
+enum ublkit_stat_op {
+	UBLKIT_OP_READ,
+	UBLKIT_OP_WRITE,
+	UBLKIT_OP_FLUSH,
+	UBLKIT_OP_DISCARD,
+	UBLKIT_OP_WRITE_ZEROES,
+	UBLKIT_OP_COUNT
+};
+
+struct ublkit_op_stats {
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t errors;
+};
+
+struct ublkit_stats {
+	struct ublkit_op_stats op[UBLKIT_OP_COUNT];
+	uint64_t in_flight;
+	uint64_t lat_count;
+	uint64_t lat_p50_ns;
+	uint64_t lat_p99_ns;
+	uint64_t lat_p999_ns;
+	uint64_t lat_max_ns;
+};
+
+/* "read", "write", "flush", "discard", "write-zeroes". */
+const char *ublkit_stat_op_name(int op);
+
+/* Statistics of a running server, read from its shared stats file. */
+int ublkit_stats_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st);
+
+/* ---- what ublkit knows about a device ---------------------------------- */
+
+/*
+ * The manifest ublkit keeps for each device it serves, under
+ * /run/ublkit/devices/ID/: enough to restart its server.
+ */
+struct ublkit_manifest {
+	uint32_t id;
+	char target[16];
+	char target_arg[4096];
+	struct ublkit_dev_params params;
+	int32_t server_pid;
+};
+
+/* -ENOENT: ublkit has no manifest for @id (a foreign device or none). */
+int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m);
+
+/* The block device node of @id: "/dev/ublkbN". */
+int ublkit_ublk_block_path(uint32_t id, char *buf, size_t size);
+/* Sizes from sysfs: size in bytes of /dev/ublkbN, 0 when there is no disk. */
+int ublkit_ublk_disk_size(struct ublkit_ctx *ctx, uint32_t id, uint64_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The file target: a regular file or a block device (an NVMe namespace,
+ * say), served asynchronously on the queue's own io_uring. O_DIRECT is
+ * used where the file system allows it; discard and write-zeroes become
+ * fallocate() and reach the device below.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "ublkit-private.h"
+#include "target-private.h"
+
+struct file {
+	bool direct;
+	bool blockdev;
+	uint64_t size;
+};
+
+static int file_open_fd(struct target *t, const char *path, bool ro, bool *direct)
+{
+	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int fd;
+
+	fd = open(path, flags | O_DIRECT);
+	*direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL) /* tmpfs and friends: no O_DIRECT */
+		fd = open(path, flags);
+	return fd < 0 ? neg_errno() : fd;
+}
+
+static int file_probe_blockdev(struct target *t, struct file *f, struct ublkit_dev_params *p)
+{
+	uint64_t size;
+	int lbs = 0;
+	unsigned int pbs = 0;
+
+	if (ioctl(t->fd, BLKGETSIZE64, &size) < 0)
+		return neg_errno();
+	f->size = size;
+	if (ioctl(t->fd, BLKSSZGET, &lbs) == 0 && !p->logical_block_size)
+		p->logical_block_size = (uint32_t)lbs;
+	if (ioctl(t->fd, BLKPBSZGET, &pbs) == 0 && !p->physical_block_size)
+		p->physical_block_size = pbs;
+	return 0;
+}
+
+static int file_open(struct target *t, const char *path, struct ublkit_dev_params *p)
+{
+	struct file *f = t->priv;
+	struct stat st;
+	int r;
+
+	if (!path || !*path) {
+		log_error(t->ctx, "target file needs a path (--file)");
+		return -EINVAL;
+	}
+	t->fd = file_open_fd(t, path, p->flags & UBLKIT_DEV_READ_ONLY, &f->direct);
+	if (t->fd < 0)
+		return log_ret(t->ctx, t->fd, "target file: cannot open %s", path);
+	if (fstat(t->fd, &st) < 0)
+		return neg_errno();
+	if (S_ISBLK(st.st_mode)) {
+		f->blockdev = true;
+		r = file_probe_blockdev(t, f, p);
+		if (r < 0)
+			return log_ret(t->ctx, r, "target file: cannot size %s", path);
+	} else if (S_ISREG(st.st_mode)) {
+		f->size = (uint64_t)st.st_size;
+		if (f->direct && !p->logical_block_size)
+			p->logical_block_size = 4096;
+	} else {
+		log_error(t->ctx, "target file: %s is neither a regular file nor a block device",
+			  path);
+		return -EINVAL;
+	}
+	if (!p->size)
+		p->size = f->size;
+	if (p->size > f->size) {
+		log_error(t->ctx, "target file: %s holds %llu bytes, less than the %llu asked for",
+			  path, (unsigned long long)f->size, (unsigned long long)p->size);
+		return -EINVAL;
+	}
+	t->volatile_cache = true;
+	log_debug(t->ctx, "target file: %s, %llu bytes, %s I/O", path,
+		  (unsigned long long)f->size, f->direct ? "direct" : "buffered");
+	return 0;
+}
+
+static void file_close(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+static int file_submit_rw(struct ublk_queue *q, struct ublk_io *io)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
+	uint64_t ud;
+
+	if (!sqe)
+		return -EBUSY;
+	ud = sqe->user_data;
+	if (io->op == UBLK_IO_OP_READ)
+		io_uring_prep_read(sqe, QUEUE_FILE_TARGET, (char *)io->buf + io->done,
+				   io->len - io->done, io->offset + io->done);
+	else
+		io_uring_prep_write(sqe, QUEUE_FILE_TARGET, (char *)io->buf + io->done,
+				    io->len - io->done, io->offset + io->done);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = ud;
+	return TARGET_QUEUED;
+}
+
+static int file_rw(struct target *t, struct ublk_queue *q, struct ublk_io *io)
+{
+	return file_submit_rw(q, io);
+}
+
+static int file_flush(struct target *t, struct ublk_queue *q, struct ublk_io *io)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
+	uint64_t ud;
+
+	if (!sqe)
+		return -EBUSY;
+	ud = sqe->user_data;
+	io_uring_prep_fsync(sqe, QUEUE_FILE_TARGET, IORING_FSYNC_DATASYNC);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = ud;
+	return TARGET_QUEUED;
+}
+
+static int file_fallocate(struct ublk_queue *q, struct ublk_io *io, int mode)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
+	uint64_t ud;
+
+	if (!sqe)
+		return -EBUSY;
+	ud = sqe->user_data;
+	io_uring_prep_fallocate(sqe, QUEUE_FILE_TARGET, mode, io->offset, io->len);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = ud;
+	return TARGET_QUEUED;
+}
+
+static int file_discard(struct target *t, struct ublk_queue *q, struct ublk_io *io)
+{
+	return file_fallocate(q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+}
+
+static int file_write_zeroes(struct target *t, struct ublk_queue *q, struct ublk_io *io)
+{
+	if (io->flags & UBLK_IO_F_NOUNMAP)
+		return file_fallocate(q, io, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
+	return file_fallocate(q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+}
+
+static int file_io_done(struct target *t, struct ublk_queue *q, struct ublk_io *io,
+			const struct io_uring_cqe *cqe)
+{
+	int res = cqe->res;
+
+	if (res == -EAGAIN || res == -EINTR)
+		return io->op <= UBLK_IO_OP_WRITE ? file_submit_rw(q, io) : res;
+	if (io->op == UBLK_IO_OP_DISCARD && res == -EOPNOTSUPP)
+		return 0; /* discard is a hint; the device below does not take it */
+	if (res < 0)
+		return res;
+	if (io->op > UBLK_IO_OP_WRITE)
+		return 0;
+	if (res == 0) {
+		if (io->op == UBLK_IO_OP_WRITE)
+			return io->done ? (int)io->done : -EIO;
+		/* reading past the end of a file that shrank: zeroes */
+		memset((char *)io->buf + io->done, 0, io->len - io->done);
+		return (int)io->len;
+	}
+	io->done += (uint32_t)res;
+	if (io->done < io->len)
+		return file_submit_rw(q, io);
+	return (int)io->len;
+}
+
+const struct target_ops target_file_ops = {
+	.name = "file",
+	.priv_size = sizeof(struct file),
+	.open = file_open,
+	.close = file_close,
+	.read = file_rw,
+	.write = file_rw,
+	.flush = file_flush,
+	.discard = file_discard,
+	.write_zeroes = file_write_zeroes,
+	.io_done = file_io_done,
+};
