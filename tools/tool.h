@@ -34,6 +34,14 @@ struct tool_cmd {
 int cmd_version(struct tool *t, int argc, char **argv);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 int cmd_modprobe(struct tool *t, int argc, char **argv);
+int cmd_add(struct tool *t, int argc, char **argv);
+int cmd_list(struct tool *t, int argc, char **argv);
+int cmd_info(struct tool *t, int argc, char **argv);
+int cmd_stats(struct tool *t, int argc, char **argv);
+int cmd_del(struct tool *t, int argc, char **argv);
+
+/* "3", "ublk3", "ublkb3" or "/dev/ublkb3". */
+int tool_parse_dev_id(const char *s, uint32_t *id);
 
 /* Diagnostics to stderr, prefixed with the program name. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,6 +10,11 @@
 #include "tool.h"
 
 static const struct tool_cmd commands[] = {
+	{ "add", cmd_add, "create a device served by a new server process" },
+	{ "list", cmd_list, "list ublk devices, their state and servers" },
+	{ "info", cmd_info, "show one device in detail" },
+	{ "stats", cmd_stats, "I/O statistics and latency of a device" },
+	{ "del", cmd_del, "stop and delete devices" },
 	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
 	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
 	{ "version", cmd_version, "print the version of the tool and the library" },

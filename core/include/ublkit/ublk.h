@@ -10,6 +10,7 @@
 #define UBLKIT_UBLK_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -222,6 +223,17 @@ int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_mani
 int ublkit_ublk_block_path(uint32_t id, char *buf, size_t size);
 /* Sizes from sysfs: size in bytes of /dev/ublkbN, 0 when there is no disk. */
 int ublkit_ublk_disk_size(struct ublkit_ctx *ctx, uint32_t id, uint64_t *bytes);
+
+/* True when process @pid exists (a zombie counts as gone). */
+bool ublkit_pid_alive(struct ublkit_ctx *ctx, int32_t pid);
+
+/*
+ * Remove device @id for good. A live ublkit server is asked to stop
+ * (SIGTERM) so it drains and deletes its own device; when there is none,
+ * or it does not finish within @timeout_ms, STOP_DEV and DEL_DEV are sent
+ * directly. Returns 0, or -ENODEV when there is no such device.
+ */
+int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms);
 
 #ifdef __cplusplus
 }

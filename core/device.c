@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole-device operations built on the control plane: liveness, removal. */
+#include "config.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include "ublkit-private.h"
+#include "server-private.h"
+
+UBLKIT_EXPORT bool ublkit_pid_alive(struct ublkit_ctx *ctx, int32_t pid)
+{
+	char p[64], buf[512], *rp;
+
+	if (pid <= 0)
+		return false;
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	if (ublkit_read_line(ctx, p, buf, sizeof(buf)) < 0)
+		return false;
+	/* state follows the last ')' (comm may contain anything) */
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+static bool dev_exists(struct ublkit_ctx *ctx, uint32_t id)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/sys/class/ublk-char/ublkc%u", id);
+	return ublkit_exists(ctx, p);
+}
+
+static bool wait_gone(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)
+{
+	for (unsigned int waited = 0; waited <= timeout_ms; waited += 20) {
+		if (!dev_exists(ctx, id))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)
+{
+	struct ublkit_dev_info info;
+	struct ublkit_manifest m;
+	int r;
+
+	r = ublkit_ublk_get_info(ctx, id, &info);
+	if (r < 0)
+		return r;
+	/* Our own server, alive: let it drain and delete its device itself. */
+	if (ublkit_manifest_read(ctx, id, &m) == 0 && m.server_pid > 0 &&
+	    m.server_pid == info.server_pid && ublkit_pid_alive(ctx, m.server_pid)) {
+		log_debug(ctx, "ublk%u: asking server %d to stop", id, m.server_pid);
+		if (kill(m.server_pid, SIGTERM) == 0 && wait_gone(ctx, id, timeout_ms))
+			return 0;
+		log_warn(ctx, "ublk%u: server %d did not stop in %u ms; deleting directly", id,
+			 m.server_pid, timeout_ms);
+	}
+	r = ublkit_ublk_stop(ctx, id);
+	if (r < 0 && r != -ENODEV)
+		log_debug(ctx, "ublk%u: STOP_DEV: %s", id, strerror(-r));
+	r = ublkit_ublk_del(ctx, id);
+	if (r < 0 && r != -ENODEV)
+		return log_ret(ctx, r, "ublk%u: DEL_DEV", id);
+	manifest_remove(ctx, id);
+	return 0;
+}

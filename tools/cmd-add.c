@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ublkit add: start a server process for a new device and return once
+ * the device is live. The server is a detached child (or this process,
+ * with --foreground) that serves until SIGTERM/SIGINT, then stops, drains
+ * and deletes its device.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "ublkit/ublk.h"
+
+static const char usage[] =
+	"Usage: ublkit add --target null|mem|file [OPTIONS]\n"
+	"\n"
+	"Create a ublk device served by a new ublkit server process and print\n"
+	"its id and block device once the device is live.\n"
+	"\n"
+	"Targets:\n"
+	"  null   completes every request, stores nothing (needs --size)\n"
+	"  mem    RAM disk, sparse: memory is used only where written (needs --size)\n"
+	"  file   a regular file or block device (--file); size defaults to its size\n"
+	"\n"
+	"Options:\n"
+	"  -t, --target NAME          target type (required)\n"
+	"  -f, --file PATH            backing file or block device for 'file'\n"
+	"  -s, --size SIZE            device size: bytes or with K, M, G, T suffix\n"
+	"  -q, --queues N             hardware queues, one server thread each (default 1)\n"
+	"  -d, --depth N              queue depth, 1-4096 (default 128)\n"
+	"  -i, --id N                 device id (default: the kernel picks)\n"
+	"  -b, --block-size N         logical block size, 512-4096 (default 512, or the file's)\n"
+	"      --physical-block-size N\n"
+	"      --max-io SIZE          largest request, multiple of 4K (default 128K)\n"
+	"  -r, --recovery             survive a server crash (user recovery)\n"
+	"      --read-only            export the device read-only\n"
+	"      --rotational           mark the device rotational\n"
+	"      --no-discard           do not announce discard / write-zeroes\n"
+	"  -F, --foreground           serve in this process until SIGTERM/SIGINT\n"
+	"  -j, --json                 print the result as JSON\n"
+	"\n"
+	"Server memory: queues x depth x max-io of I/O buffers (default 16 MiB)\n"
+	"plus about 4 MiB; 'mem' adds the data written.\n"
+	"\n"
+	"Exit status: 0 device live, 1 failed (nothing left behind), 2 usage,\n"
+	"3 the kernel lacks ublk.\n";
+
+struct add_opts {
+	struct ublkit_dev_params p;
+	const char *target;
+	const char *file;
+	bool foreground;
+};
+
+/* What the server process reports to the waiting parent. */
+struct add_status {
+	int result;		/* device id or -errno */
+	int32_t pid;
+	struct ublkit_dev_params p;
+};
+
+static int parse_u16_opt(const char *name, const char *arg, uint16_t *ret)
+{
+	uint64_t v;
+
+	if (tool_parse_uint(arg, 65535, &v) < 0) {
+		tool_error("--%s '%s': not a number from 0 to 65535", name, arg);
+		return -EINVAL;
+	}
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+static int parse_u32_size(const char *name, const char *arg, uint32_t *ret)
+{
+	uint64_t v;
+
+	if (tool_parse_size(arg, &v) < 0 || v > UINT32_MAX) {
+		tool_error("--%s '%s': not a size", name, arg);
+		return -EINVAL;
+	}
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
+{
+	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD };
+	static const struct option opts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "target", required_argument, NULL, 't' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "physical-block-size", required_argument, NULL, OPT_PBS },
+		{ "max-io", required_argument, NULL, OPT_MAXIO },
+		{ "recovery", no_argument, NULL, 'r' },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "rotational", no_argument, NULL, OPT_ROT },
+		{ "no-discard", no_argument, NULL, OPT_NODISCARD },
+		{ "foreground", no_argument, NULL, 'F' },
+		{},
+	};
+	uint64_t v;
+	int c, r = 0;
+
+	ublkit_dev_params_init(&o->p);
+	while (r == 0 && (c = getopt_long(argc, argv, "hjt:f:s:q:d:i:b:rF", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->target = optarg; break;
+		case 'f': o->file = optarg; break;
+		case 's':
+			if (tool_parse_size(optarg, &o->p.size) < 0) {
+				tool_error("--size '%s': not a size (try 1G, 512M, 4096)", optarg);
+				r = -EINVAL;
+			}
+			break;
+		case 'q': r = parse_u16_opt("queues", optarg, &o->p.nr_queues); break;
+		case 'd': r = parse_u16_opt("depth", optarg, &o->p.queue_depth); break;
+		case 'i':
+			if (tool_parse_uint(optarg, INT32_MAX, &v) < 0) {
+				tool_error("--id '%s': not a device id", optarg);
+				r = -EINVAL;
+			}
+			o->p.dev_id = (int32_t)v;
+			break;
+		case 'b': r = parse_u32_size("block-size", optarg, &o->p.logical_block_size); break;
+		case OPT_PBS:
+			r = parse_u32_size("physical-block-size", optarg, &o->p.physical_block_size);
+			break;
+		case OPT_MAXIO: r = parse_u32_size("max-io", optarg, &o->p.max_io_bytes); break;
+		case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; break;
+		case OPT_RO: o->p.flags |= UBLKIT_DEV_READ_ONLY; break;
+		case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; break;
+		case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; break;
+		case 'F': o->foreground = true; break;
+		default: return tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		}
+	}
+	if (r < 0)
+		return EXIT_USAGE;
+	if (optind < argc) {
+		tool_error("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->target) {
+		tool_error("--target is required (null, mem or file); see 'ublkit add --help'");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(o->target, "file") != !!o->file) {
+		tool_error(o->file ? "--file is only for --target file"
+				   : "--target file needs --file PATH");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Before anything is created: the driver, and the id if one was asked for. */
+static int preflight(struct tool *t, const struct add_opts *o)
+{
+	struct ublkit_dev_info info;
+	int r;
+
+	if (access("/dev/ublk-control", F_OK) < 0 || ublkit_ctx_is_sysroot(t->ctx)) {
+		r = ublkit_kmod_load(t->ctx, "ublk_drv", 0);
+		if (r == -ENOENT) {
+			tool_error("this kernel has no ublk driver (CONFIG_BLK_DEV_UBLK); "
+				   "run 'ublkit doctor'");
+			return EXIT_UNSUPPORTED;
+		}
+		if (r < 0)
+			return tool_fail(r, "cannot load ublk_drv (run 'ublkit doctor')");
+	}
+	if (o->p.dev_id < 0)
+		return -1;
+	r = ublkit_ublk_get_info(t->ctx, (uint32_t)o->p.dev_id, &info);
+	if (r == -ENODEV)
+		return -1;
+	if (r == -EPERM || r == -EACCES)
+		return tool_fail(r, "no permission for /dev/ublk-control (run as root)");
+	if (r < 0)
+		return tool_fail(r, "cannot query ublk%d", o->p.dev_id);
+	if (info.state == UBLKIT_DEV_DEAD || !ublkit_pid_alive(t->ctx, info.server_pid)) {
+		if (info.server_pid == 0 && info.state == UBLKIT_DEV_DEAD)
+			tool_error("id %d is in use by a device that is still being set up; "
+				   "pick another id", o->p.dev_id);
+		else
+			tool_error("id %d is held by an orphaned device (server pid %d is gone); "
+				   "run 'ublkit cleanup' to remove it", o->p.dev_id,
+				   info.server_pid);
+	} else {
+		tool_error("id %d is in use by a live device (server pid %d); pick another id "
+			   "or leave --id out", o->p.dev_id, info.server_pid);
+	}
+	return EXIT_FAIL;
+}
+
+static void print_result(struct tool *t, const struct add_opts *o, const struct add_status *st)
+{
+	char dev[64], size[32];
+
+	ublkit_ublk_block_path((uint32_t)st->result, dev, sizeof(dev));
+	if (t->json) {
+		json_begin_object(NULL);
+		json_int("id", st->result);
+		json_string("block_device", dev);
+		json_string("target", o->target);
+		json_uint("size", st->p.size);
+		json_uint("queues", st->p.nr_queues);
+		json_uint("depth", st->p.queue_depth);
+		json_int("server_pid", st->pid);
+		json_end_object();
+		json_finish();
+		return;
+	}
+	printf("ublk%d %s\n", st->result, dev);
+	if (t->verbose)
+		fprintf(stderr, "ublkit: ublk%d: %s target, %s, %u queue(s) x %u, server pid %d\n",
+			st->result, o->target, tool_format_size(st->p.size, size, sizeof(size)),
+			st->p.nr_queues, st->p.queue_depth, st->pid);
+}
+
+static int start_server(struct tool *t, const struct add_opts *o, struct ublkit_server **ret,
+			struct add_status *st)
+{
+	struct ublkit_server *s = NULL;
+	int r;
+
+	r = ublkit_server_new(t->ctx, &o->p, o->target, o->file, &s);
+	if (r == 0)
+		r = ublkit_server_start(s);
+	st->result = r;
+	st->pid = getpid();
+	if (r >= 0)
+		st->p = *ublkit_server_get_params(s);
+	else
+		s = ublkit_server_unref(s);
+	*ret = s;
+	return r;
+}
+
+/* Blocked before the device exists, so a signal never leaves it behind. */
+static void block_stop_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, sigs, NULL);
+}
+
+static int serve(struct ublkit_server *s)
+{
+	sigset_t sigs;
+
+	block_stop_signals(&sigs);
+	ublkit_server_wait(s, &sigs);
+	ublkit_server_stop(s);
+	ublkit_server_unref(s);
+	return EXIT_OK;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static int explain(int r)
+{
+	switch (r) {
+	case -EEXIST: tool_error("add failed: the id is already in use"); return EXIT_FAIL;
+	case -EPERM:
+	case -EACCES: tool_error("add failed: permission denied; run as root"); return EXIT_FAIL;
+	case -EOPNOTSUPP:
+		tool_error("add failed: the kernel does not support what was asked (see above)");
+		return EXIT_UNSUPPORTED;
+	default: return tool_fail(r, "add failed");
+	}
+}
+
+/* The parent waits for the server's report on a pipe. */
+static int add_detached(struct tool *t, const struct add_opts *o)
+{
+	struct ublkit_server *s = NULL;
+	struct add_status st = { .result = -EPIPE };
+	int pfd[2], status;
+	sigset_t sigs;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return tool_fail(-errno, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return tool_fail(-errno, "fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		block_stop_signals(&sigs);
+		setsid();
+		if (chdir("/") < 0)
+			_exit(EXIT_FAIL);
+		start_server(t, o, &s, &st);
+		n = write(pfd[1], &st, sizeof(st));
+		close(pfd[1]);
+		if (st.result < 0 || n != (ssize_t)sizeof(st))
+			_exit(EXIT_FAIL);
+		detach_stdio();
+		_exit(serve(s));
+	}
+	close(pfd[1]);
+	do
+		n = read(pfd[0], &st, sizeof(st));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(st)) {
+		waitpid(pid, &status, 0);
+		tool_error("the server exited during start-up");
+		return EXIT_FAIL;
+	}
+	if (st.result < 0) {
+		waitpid(pid, &status, 0);
+		return explain(st.result);
+	}
+	print_result(t, o, &st);
+	return EXIT_OK;
+}
+
+int cmd_add(struct tool *t, int argc, char **argv)
+{
+	struct ublkit_server *s = NULL;
+	struct add_status st;
+	struct add_opts o = { 0 };
+	sigset_t sigs;
+	int r;
+
+	r = parse_args(t, argc, argv, &o);
+	if (r >= 0)
+		return r;
+	r = preflight(t, &o);
+	if (r >= 0)
+		return r;
+	/* Let the library say why a parameter is wrong. */
+	if (ublkit_ctx_get_log_priority(t->ctx) < LOG_ERR)
+		ublkit_ctx_set_log_priority(t->ctx, LOG_ERR);
+	if (!o.foreground)
+		return add_detached(t, &o);
+	block_stop_signals(&sigs);
+	if (start_server(t, &o, &s, &st) < 0)
+		return explain(st.result);
+	print_result(t, &o, &st);
+	fflush(stdout);
+	return serve(s);
+}
