@@ -1,0 +1,46 @@
+#!/bin/bash
+# Bad input gets a clear error, a non-zero exit, and leaves nothing behind;
+# a second add of a used id leaves the existing device untouched.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-ublk.sh"
+
+bad() { # REGEX ARGS...: ublkit ARGS must fail with a message matching REGEX
+	local re=$1
+	shift
+	assert_fails ublkit "$@"
+	[[ $out =~ $re ]] || fail "ublkit $*: message does not say /$re/: $out"
+	assert_eq 0 "$(ublk_count)" "devices left after 'ublkit $*'"
+	[[ -z $(ls /run/ublkit/devices 2>/dev/null) ]] || fail "state left in /run/ublkit/devices"
+}
+
+bad "queue depth 0" add --target mem --size 64M --depth 0
+bad "queue depth 5000" add --target mem --size 64M --depth 5000
+bad "0 queues" add --target mem --size 64M --queues 0
+bad "not a multiple of the logical block size" add --target mem --size 1000
+bad "logical block size 1000" add --target mem --size 64M --block-size 1000
+bad "max I/O size" add --target mem --size 64M --max-io 5000
+bad "size is 0|needs a size" add --target mem
+bad "--target is required" add --size 64M
+bad "needs --file" add --target file
+bad "cannot open" add --target file --file /nonexistent
+bad "unknown target" add --target floppy --size 1M
+bad "not a size" add --target mem --size lots
+bad "no ublk device 4242" info 4242
+bad "no ublk device 4242" del 4242
+bad "unknown command" frobnicate
+
+# An id in use: the second add fails and the first device is untouched.
+ublk_add --target mem --size 64M --id 7
+assert_eq 7 "$dev_id" "device id"
+dd if=/dev/urandom of=/tmp/p bs=1M count=4 status=none
+dd if=/tmp/p of="$dev_path" bs=1M oflag=direct status=none
+assert_fails ublkit add --target mem --size 32M --id 7
+[[ $out =~ "in use by a live device" ]] || fail "second add --id 7: unclear message: $out"
+assert_eq 1 "$(ublk_count)" "devices after the refused add"
+assert_eq live "$(ublk_state 7)" "state of ublk7"
+kill -0 "$dev_pid" || fail "the first server died"
+assert_eq $((64 << 20)) "$(dev_size /dev/ublkb7)" "size of ublk7"
+cmp <(dd if=/dev/ublkb7 bs=1M count=4 iflag=direct status=none) /tmp/p ||
+	fail "data of ublk7 changed"
+assert_ok ublkit del 7
+log "every bad input refused with a message; nothing left behind"
