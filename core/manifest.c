@@ -24,7 +24,7 @@ int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, ch
 	return ublkit_pathf(ctx, buf, size, RUN_DIR "/devices/%u", id);
 }
 
-static int mkdir_parents(const struct ublkit_ctx *ctx, uint32_t id)
+int manifest_mkdir(const struct ublkit_ctx *ctx, uint32_t id)
 {
 	char p[4096];
 	int r;
@@ -52,7 +52,7 @@ int manifest_write(struct ublkit_server *s)
 	FILE *f;
 	int r;
 
-	r = mkdir_parents(s->ctx, (uint32_t)s->id);
+	r = manifest_mkdir(s->ctx, (uint32_t)s->id);
 	if (r < 0)
 		return r;
 	r = manifest_dir(s->ctx, (uint32_t)s->id, "manifest", path, sizeof(path));

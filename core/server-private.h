@@ -66,6 +66,7 @@ void queue_release(struct ublk_queue *q);
 /* manifest.c: /run/ublkit/devices/ID/ */
 int manifest_write(struct ublkit_server *s);
 void manifest_remove(struct ublkit_ctx *ctx, uint32_t id);
+int manifest_mkdir(const struct ublkit_ctx *ctx, uint32_t id);
 int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, char *buf,
 		 size_t size);
 

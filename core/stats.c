@@ -63,6 +63,9 @@ int stats_create(struct ublkit_ctx *ctx, uint32_t id, unsigned int nr_queues,
 	void *m;
 	int fd, r;
 
+	r = manifest_mkdir(ctx, id);
+	if (r < 0)
+		return r;
 	r = manifest_dir(ctx, id, "stats", p, sizeof(p));
 	if (r < 0)
 		return r;

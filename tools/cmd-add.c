@@ -147,7 +147,10 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; break;
 		case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; break;
 		case 'F': o->foreground = true; break;
-		default: return tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		default:
+			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+			if (c >= 0)
+				return c;
 		}
 	}
 	if (r < 0)
