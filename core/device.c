@@ -22,6 +22,28 @@ UBLKIT_EXPORT bool ublkit_pid_alive(struct ublkit_ctx *ctx, int32_t pid)
 	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/* Start time of a process in clock ticks since boot (field 22 of stat), 0 if unknown. */
+uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid)
+{
+	char p[64], buf[1024], *rp;
+	unsigned long long start = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	if (ublkit_read_line(ctx, p, buf, sizeof(buf)) < 0)
+		return 0;
+	rp = strrchr(buf, ')');
+	/* after ") ": state(3) ... starttime is the 20th field from there */
+	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				 "%*d %*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+bool target_survives_server(const char *target)
+{
+	return strcmp(target, "mem") != 0;
+}
+
 static bool dev_exists(struct ublkit_ctx *ctx, uint32_t id)
 {
 	char p[64];

@@ -65,11 +65,12 @@ int manifest_write(struct ublkit_server *s)
 	fprintf(f,
 		"id=%d\ntarget=%s\ntarget_arg=%s\nsize=%" PRIu64 "\nlogical_block_size=%u\n"
 		"physical_block_size=%u\nmax_io_bytes=%u\nnr_queues=%u\nqueue_depth=%u\n"
-		"flags=%u\ndiscard_granularity=%u\nmax_discard_bytes=%u\nserver_pid=%d\n",
+		"flags=%u\ndiscard_granularity=%u\nmax_discard_bytes=%u\nserver_pid=%d\n"
+		"server_start=%" PRIu64 "\n",
 		s->id, s->target_name, s->target_arg ? s->target_arg : "", p->size,
 		p->logical_block_size, p->physical_block_size, p->max_io_bytes, p->nr_queues,
 		p->queue_depth, p->flags, p->discard_granularity, p->max_discard_bytes,
-		(int)getpid());
+		(int)getpid(), proc_start_time(s->ctx, getpid()));
 	if (fflush(f) != 0 || ferror(f)) {
 		r = neg_errno();
 		fclose(f);
@@ -128,6 +129,8 @@ static void manifest_set(struct ublkit_manifest *m, const char *key, const char 
 		p->max_discard_bytes = (uint32_t)v;
 	else if (strcmp(key, "server_pid") == 0)
 		m->server_pid = (int32_t)v;
+	else if (strcmp(key, "server_start") == 0)
+		m->server_start = v;
 }
 
 UBLKIT_EXPORT int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id,

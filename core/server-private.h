@@ -70,4 +70,10 @@ int manifest_mkdir(const struct ublkit_ctx *ctx, uint32_t id);
 int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, char *buf,
 		 size_t size);
 
+
+/* device.c */
+uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid);
+/* Whether a target's data outlives its server process (mem's does not). */
+bool target_survives_server(const char *target);
+
 #endif

@@ -35,6 +35,12 @@ void ublk_ctrl_free(struct ublk_ctrl *ctrl)
 	free(ctrl);
 }
 
+void ublk_ctrl_reset(struct ublkit_ctx *ctx)
+{
+	ublk_ctrl_free(ctx->ctrl);
+	ctx->ctrl = NULL;
+}
+
 static int ctrl_open(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
 {
 	struct ublk_ctrl *c;

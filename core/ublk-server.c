@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -430,6 +431,22 @@ static void server_teardown(struct ublkit_server *s, bool abandon)
 	s->added = s->started = false;
 }
 
+/*
+ * Test hook: UBLKIT_TEST_STOP_BEFORE_START=1 stops the server (SIGSTOP)
+ * with every queue fetched, just before START_DEV or END_USER_RECOVERY,
+ * so tests can catch a server in the middle of setting up a device.
+ */
+static void test_stop_point(struct ublkit_server *s)
+{
+	const char *v = secure_getenv("UBLKIT_TEST_STOP_BEFORE_START");
+
+	if (v && strcmp(v, "1") == 0) {
+		log_notice(s->ctx, "ublk%d: stopping before start (UBLKIT_TEST_STOP_BEFORE_START)",
+			   s->id);
+		raise(SIGSTOP);
+	}
+}
+
 static int server_serve(struct ublkit_server *s)
 {
 	int r;
@@ -454,6 +471,8 @@ UBLKIT_EXPORT int ublkit_server_start(struct ublkit_server *s)
 		r = server_set_params(s);
 	if (r == 0)
 		r = server_serve(s);
+	if (r == 0)
+		test_stop_point(s);
 	if (r == 0) {
 		r = ublk_ctrl_cmd(s->ctx, UBLK_CMD_START_DEV, (uint32_t)s->id, NULL, 0,
 				  (uint64_t)getpid());
@@ -511,6 +530,8 @@ UBLKIT_EXPORT int ublkit_server_recover(struct ublkit_server *s, uint32_t id)
 		return log_ret(s->ctx, r, "ublk%u: START_USER_RECOVERY", id);
 	/* From here on the device is ours: a failure must not delete it. */
 	r = server_serve(s);
+	if (r == 0)
+		test_stop_point(s);
 	if (r == 0)
 		r = ublk_ctrl_cmd(s->ctx, UBLK_CMD_END_USER_RECOVERY, id, NULL, 0,
 				  (uint64_t)getpid());

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -60,13 +59,6 @@ struct add_opts {
 	const char *target;
 	const char *file;
 	bool foreground;
-};
-
-/* What the server process reports to the waiting parent. */
-struct add_status {
-	int result;		/* device id or -errno */
-	int32_t pid;
-	struct ublkit_dev_params p;
 };
 
 static int parse_u16_opt(const char *name, const char *arg, uint16_t *ret)
@@ -163,6 +155,11 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		tool_error("--target is required (null, mem or file); see 'ublkit add --help'");
 		return EXIT_USAGE;
 	}
+	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !strcmp(o->target, "mem")) {
+		tool_error("--recovery does not fit --target mem: its data lives in the server "
+			   "and dies with it; use --target file");
+		return EXIT_USAGE;
+	}
 	if (!strcmp(o->target, "file") != !!o->file) {
 		tool_error(o->file ? "--file is only for --target file"
 				   : "--target file needs --file PATH");
@@ -211,81 +208,31 @@ static int preflight(struct tool *t, const struct add_opts *o)
 	return EXIT_FAIL;
 }
 
-static void print_result(struct tool *t, const struct add_opts *o, const struct add_status *st)
+static void print_result(struct tool *t, const struct add_opts *o,
+			 const struct ublkit_spawn_result *res)
 {
 	char dev[64], size[32];
 
-	ublkit_ublk_block_path((uint32_t)st->result, dev, sizeof(dev));
+	ublkit_ublk_block_path((uint32_t)res->id, dev, sizeof(dev));
 	if (t->json) {
 		json_begin_object(NULL);
-		json_int("id", st->result);
+		json_int("id", res->id);
 		json_string("block_device", dev);
 		json_string("target", o->target);
-		json_uint("size", st->p.size);
-		json_uint("queues", st->p.nr_queues);
-		json_uint("depth", st->p.queue_depth);
-		json_int("server_pid", st->pid);
+		json_uint("size", res->params.size);
+		json_uint("queues", res->params.nr_queues);
+		json_uint("depth", res->params.queue_depth);
+		json_bool("recovery", res->params.flags & UBLKIT_DEV_RECOVERY);
+		json_int("server_pid", res->server_pid);
 		json_end_object();
 		json_finish();
 		return;
 	}
-	printf("ublk%d %s\n", st->result, dev);
+	printf("ublk%d %s\n", res->id, dev);
 	if (t->verbose)
 		fprintf(stderr, "ublkit: ublk%d: %s target, %s, %u queue(s) x %u, server pid %d\n",
-			st->result, o->target, tool_format_size(st->p.size, size, sizeof(size)),
-			st->p.nr_queues, st->p.queue_depth, st->pid);
-}
-
-static int start_server(struct tool *t, const struct add_opts *o, struct ublkit_server **ret,
-			struct add_status *st)
-{
-	struct ublkit_server *s = NULL;
-	int r;
-
-	r = ublkit_server_new(t->ctx, &o->p, o->target, o->file, &s);
-	if (r == 0)
-		r = ublkit_server_start(s);
-	st->result = r;
-	st->pid = getpid();
-	if (r >= 0)
-		st->p = *ublkit_server_get_params(s);
-	else
-		s = ublkit_server_unref(s);
-	*ret = s;
-	return r;
-}
-
-/* Blocked before the device exists, so a signal never leaves it behind. */
-static void block_stop_signals(sigset_t *sigs)
-{
-	sigemptyset(sigs);
-	sigaddset(sigs, SIGTERM);
-	sigaddset(sigs, SIGINT);
-	sigaddset(sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, sigs, NULL);
-}
-
-static int serve(struct ublkit_server *s)
-{
-	sigset_t sigs;
-
-	block_stop_signals(&sigs);
-	ublkit_server_wait(s, &sigs);
-	ublkit_server_stop(s);
-	ublkit_server_unref(s);
-	return EXIT_OK;
-}
-
-static void detach_stdio(void)
-{
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
+			res->id, o->target, tool_format_size(res->params.size, size, sizeof(size)),
+			res->params.nr_queues, res->params.queue_depth, res->server_pid);
 }
 
 static int explain(int r)
@@ -301,60 +248,40 @@ static int explain(int r)
 	}
 }
 
-/* The parent waits for the server's report on a pipe. */
-static int add_detached(struct tool *t, const struct add_opts *o)
+/* --foreground: this process is the server. */
+static int add_foreground(struct tool *t, const struct add_opts *o)
 {
+	struct ublkit_spawn_result res = { 0 };
 	struct ublkit_server *s = NULL;
-	struct add_status st = { .result = -EPIPE };
-	int pfd[2], status;
 	sigset_t sigs;
-	pid_t pid;
-	ssize_t n;
+	int r;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return tool_fail(-errno, "pipe");
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return tool_fail(-errno, "fork");
-	if (pid == 0) {
-		close(pfd[0]);
-		block_stop_signals(&sigs);
-		setsid();
-		if (chdir("/") < 0)
-			_exit(EXIT_FAIL);
-		start_server(t, o, &s, &st);
-		n = write(pfd[1], &st, sizeof(st));
-		close(pfd[1]);
-		if (st.result < 0 || n != (ssize_t)sizeof(st))
-			_exit(EXIT_FAIL);
-		detach_stdio();
-		_exit(serve(s));
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	r = ublkit_server_new(t->ctx, &o->p, o->target, o->file, &s);
+	if (r == 0)
+		r = ublkit_server_start(s);
+	if (r < 0) {
+		ublkit_server_unref(s);
+		return explain(r);
 	}
-	close(pfd[1]);
-	do
-		n = read(pfd[0], &st, sizeof(st));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	if (n != (ssize_t)sizeof(st)) {
-		waitpid(pid, &status, 0);
-		tool_error("the server exited during start-up");
-		return EXIT_FAIL;
-	}
-	if (st.result < 0) {
-		waitpid(pid, &status, 0);
-		return explain(st.result);
-	}
-	print_result(t, o, &st);
+	res.id = r;
+	res.server_pid = getpid();
+	res.params = *ublkit_server_get_params(s);
+	print_result(t, o, &res);
+	fflush(stdout);
+	ublkit_server_serve(s);
+	ublkit_server_unref(s);
 	return EXIT_OK;
 }
 
 int cmd_add(struct tool *t, int argc, char **argv)
 {
-	struct ublkit_server *s = NULL;
-	struct add_status st;
+	struct ublkit_spawn_result res;
 	struct add_opts o = { 0 };
-	sigset_t sigs;
 	int r;
 
 	r = parse_args(t, argc, argv, &o);
@@ -366,12 +293,11 @@ int cmd_add(struct tool *t, int argc, char **argv)
 	/* Let the library say why a parameter is wrong. */
 	if (ublkit_ctx_get_log_priority(t->ctx) < LOG_ERR)
 		ublkit_ctx_set_log_priority(t->ctx, LOG_ERR);
-	if (!o.foreground)
-		return add_detached(t, &o);
-	block_stop_signals(&sigs);
-	if (start_server(t, &o, &s, &st) < 0)
-		return explain(st.result);
-	print_result(t, &o, &st);
-	fflush(stdout);
-	return serve(s);
+	if (o.foreground)
+		return add_foreground(t, &o);
+	r = ublkit_server_spawn(t->ctx, &o.p, o.target, o.file, -1, &res);
+	if (r < 0)
+		return explain(r);
+	print_result(t, &o, &res);
+	return EXIT_OK;
 }

@@ -39,6 +39,9 @@ int cmd_list(struct tool *t, int argc, char **argv);
 int cmd_info(struct tool *t, int argc, char **argv);
 int cmd_stats(struct tool *t, int argc, char **argv);
 int cmd_del(struct tool *t, int argc, char **argv);
+int cmd_orphans(struct tool *t, int argc, char **argv);
+int cmd_cleanup(struct tool *t, int argc, char **argv);
+int cmd_recover(struct tool *t, int argc, char **argv);
 
 /* "3", "ublk3", "ublkb3" or "/dev/ublkb3". */
 int tool_parse_dev_id(const char *s, uint32_t *id);

@@ -214,6 +214,7 @@ struct ublkit_manifest {
 	char target_arg[4096];
 	struct ublkit_dev_params params;
 	int32_t server_pid;
+	uint64_t server_start;		/* the server's start time (clock ticks since boot) */
 };
 
 /* -ENOENT: ublkit has no manifest for @id (a foreign device or none). */
@@ -234,6 +235,92 @@ bool ublkit_pid_alive(struct ublkit_ctx *ctx, int32_t pid);
  * directly. Returns 0, or -ENODEV when there is no such device.
  */
 int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms);
+
+/* ---- server processes ---------------------------------------------------- */
+
+/*
+ * Serve until SIGTERM, SIGINT or SIGHUP (or until the device is stopped
+ * from elsewhere), then stop, drain and delete the device. Blocks those
+ * signals in the calling thread. Returns 0.
+ */
+int ublkit_server_serve(struct ublkit_server *s);
+
+struct ublkit_spawn_result {
+	int id;				/* the device's id */
+	int32_t server_pid;		/* the detached server process */
+	struct ublkit_dev_params params;	/* as the server completed them */
+};
+
+/*
+ * Start a detached server process (new session, stdio on /dev/null once
+ * the device is live) for a new device, or with @recover_id >= 0 to take
+ * over quiesced device @recover_id. Returns 0 once the device is LIVE,
+ * or the server's -errno; on failure no process and no device is left.
+ * The child logs through @ctx's log function until it detaches.
+ */
+int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			const char *target, const char *target_arg, int recover_id,
+			struct ublkit_spawn_result *res);
+
+/* ---- orphans and crash recovery ----------------------------------------- */
+
+enum ublkit_orphan_reason {
+	UBLKIT_ORPHAN_NOT = 0,		/* its server is alive (or still setting up) */
+	UBLKIT_ORPHAN_DEAD,		/* state DEAD and its server is gone */
+	UBLKIT_ORPHAN_SERVER_GONE,	/* LIVE or QUIESCED, recorded server gone */
+};
+
+struct ublkit_orphan {
+	struct ublkit_dev_info info;
+	int reason;			/* enum ublkit_orphan_reason */
+	bool ublkit_owned;		/* carries ublkit's owner mark */
+	bool has_manifest;		/* ublkit can restart its server */
+	bool recoverable;		/* QUIESCED, user recovery, manifest: can be recovered */
+	bool in_use;			/* its block device is mounted or an active swap area */
+};
+
+/* "dead", "server-gone" (or "none"). */
+const char *ublkit_orphan_reason_name(int reason);
+
+/* Classify one device. -ENODEV: no such device. */
+int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o);
+
+/* All orphans, ascending by id. *ret is malloc'ed (free it); returns the count. */
+int ublkit_orphans_detect(struct ublkit_ctx *ctx, struct ublkit_orphan **ret);
+
+#define UBLKIT_CLEANUP_DRY_RUN (1u << 0)	/* report what would be done */
+#define UBLKIT_CLEANUP_NO_RECOVER (1u << 1)	/* delete even recoverable devices */
+#define UBLKIT_CLEANUP_FORCE (1u << 2)		/* also devices that are mounted or swap */
+
+enum ublkit_cleanup_action {
+	UBLKIT_CLEANUP_DELETED = 1,
+	UBLKIT_CLEANUP_RECOVERED,
+	UBLKIT_CLEANUP_SKIPPED,		/* in use; needs UBLKIT_CLEANUP_FORCE */
+	UBLKIT_CLEANUP_FAILED,
+};
+
+/* "deleted", "recovered", "skipped", "failed". */
+const char *ublkit_cleanup_action_name(int action);
+
+typedef void (*ublkit_cleanup_fn)(const struct ublkit_orphan *o, int action, int error,
+				  void *userdata);
+
+/*
+ * Clean up every orphan: recover ublkit devices created with recovery
+ * (unless UBLKIT_CLEANUP_NO_RECOVER), delete the others. Never touches a
+ * device whose server is alive, nor (without UBLKIT_CLEANUP_FORCE) one
+ * that is mounted or an active swap area. Idempotent. Reports each
+ * orphan through @fn; returns the number of orphans found, or -errno.
+ */
+int ublkit_orphans_cleanup(struct ublkit_ctx *ctx, unsigned int flags, ublkit_cleanup_fn fn,
+			   void *userdata);
+
+/*
+ * Restart the server of quiesced device @id from ublkit's manifest, in a
+ * new detached process. -ENOENT: no manifest (not ublkit's); -EBUSY: not
+ * quiesced; -EOPNOTSUPP: created without recovery.
+ */
+int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_spawn_result *res);
 
 #ifdef __cplusplus
 }
