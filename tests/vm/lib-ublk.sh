@@ -5,7 +5,7 @@ need_cmd ublkit jq
 
 # Set by ublk_add.
 # shellcheck disable=SC2034
-dev_id="" dev_path="" dev_pid=""
+dev_id="" dev_path="" dev_pid="" paused_id="" paused_pid="" paused_add=""
 ublkit modprobe ublk_drv >/dev/null || fail "cannot load ublk_drv"
 
 # Leave no device behind, whatever happens to the test.
@@ -40,4 +40,35 @@ pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 tmpfs_file() { # PATH SIZE
 	mountpoint -q /mnt/tmpfs || { mkdir -p /mnt/tmpfs && mount -t tmpfs -o size=1500M tmpfs /mnt/tmpfs; }
 	truncate -s "$2" "$1"
+}
+
+# wait_state ID STATE [SECONDS]: the kernel may need the block layer's
+# ~30 s request timeout to notice a dead server, so wait up to 60 s.
+wait_state() {
+	local id=$1 want=$2 secs=${3:-60}
+	wait_for "$secs" test "$(ublk_state "$id")" = "$want" ||
+		fail "ublk$id did not reach state $want in ${secs}s (now: $(ublk_state "$id"))"
+}
+
+is_orphan() { ublkit orphans --json | jq -e --argjson id "$1" 'any(.[]; .id == $id)' >/dev/null; }
+
+# Start 'ublkit add ARGS' with the server stopped (SIGSTOP) after ADD_DEV,
+# before START_DEV. Sets paused_id (from --id, which ARGS must give),
+# paused_pid (the server) and paused_add (the waiting ublkit add).
+add_paused() { # ID ARGS...
+	paused_id=$1
+	shift
+	UBLKIT_TEST_STOP_BEFORE_START=1 ublkit add --id "$paused_id" "$@" >/tmp/paused.out 2>&1 &
+	# shellcheck disable=SC2034
+	paused_add=$!
+	wait_for 20 test -c "/dev/ublkc$paused_id" || fail "paused server: no /dev/ublkc$paused_id"
+	wait_for 20 server_stopped "$paused_id" || fail "paused server did not stop"
+	# shellcheck disable=SC2034
+	paused_pid=$(ublkit info --json "$paused_id" | jq -r .server_pid)
+}
+
+server_stopped() {
+	local pid
+	pid=$(ublkit info --json "$1" | jq -r .server_pid)
+	[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == T ]]
 }

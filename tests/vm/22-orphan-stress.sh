@@ -1,0 +1,49 @@
+#!/bin/bash
+# Kills at awkward moments: during start-up (after ADD, before START),
+# during recovery; then twenty kill/cleanup cycles in a row. Nothing
+# hangs, no id leaks.
+# vm-timeout: 900
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-ublk.sh"
+
+# Killed between ADD_DEV and START_DEV.
+add_paused 4 --target null --size 1G
+kill -9 "$paused_pid"
+wait "$paused_add" && fail "ublkit add succeeded although its server was killed"
+wait_for 60 is_orphan 4 || fail "a server killed during start-up left no orphan"
+assert_ok ublkit cleanup
+wait_for 10 ublk_gone 4 || fail "ublk4 left after cleanup"
+log "kill during start-up: cleaned"
+
+# Killed during recovery.
+ublk_add --target file --file /dev/nvme0n2 --recovery --id 6
+kill -9 "$dev_pid"
+wait_state 6 quiesced 60
+UBLKIT_TEST_STOP_BEFORE_START=1 ublkit recover 6 >/tmp/rec.out 2>&1 &
+rec=$!
+child_stopped() {
+	local p
+	p=$(pgrep -P "$rec" | head -n1)
+	[[ -n $p && $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) == T ]]
+}
+wait_for 30 child_stopped || fail "the recovering server did not stop before END_USER_RECOVERY"
+rpid=$(pgrep -P "$rec" | head -n1)
+kill -9 "$rpid"
+wait "$rec" && fail "ublkit recover succeeded although its server was killed"
+wait_state 6 quiesced 60
+assert_ok ublkit cleanup --no-recover
+wait_for 30 ublk_gone 6 || fail "ublk6 left after cleanup"
+log "kill during recovery: cleaned"
+
+# Twenty kill/cleanup cycles.
+for i in $(seq 1 20); do
+	ublk_add --target null --size 256M --id 9 --queues 2
+	kill -9 "$dev_pid"
+	wait_state 9 dead 60
+	out=$(ublkit cleanup) || fail "cleanup failed in cycle $i: $out"
+	wait_for 10 ublk_gone 9 || fail "ublk9 left after cleanup in cycle $i"
+done
+assert_ok ublkit cleanup
+assert_match "no orphaned" "$out" "after the cycles"
+assert_eq 0 "$(ublk_count)" "devices left"
+log "20 kill/cleanup cycles: no hang, no leaked id"
