@@ -35,15 +35,47 @@ UBLKIT_EXPORT const char *ublkit_cleanup_action_name(int action)
 
 /* Is the recorded server still the process that started the device? A
  * pid can be reused; ublkit records its servers' start times. */
-static bool server_alive(struct ublkit_ctx *ctx, const struct ublkit_dev_info *info,
-			 const struct ublkit_manifest *m)
+static bool server_alive(struct ublkit_ctx *ctx, int32_t pid, const struct ublkit_manifest *m)
 {
-	if (!ublkit_pid_alive(ctx, info->server_pid))
+	if (!ublkit_pid_alive(ctx, pid))
 		return false;
-	if (m && m->server_pid == info->server_pid && m->server_start &&
-	    proc_start_time(ctx, info->server_pid) != m->server_start)
+	if (m && m->server_pid == pid && m->server_start &&
+	    proc_start_time(ctx, pid) != m->server_start)
 		return false;
 	return true;
+}
+
+/* Does any process hold /dev/ublkcN open? A server does from before
+ * START_DEV on; used when neither the kernel nor a manifest names it. */
+static int32_t cdev_holder(struct ublkit_ctx *ctx, uint32_t id)
+{
+	char want[32], p[4096], fdp[4400], link[64];
+	struct dirent *pe, *fe;
+	int32_t holder = 0;
+	DIR *proc, *fds;
+
+	snprintf(want, sizeof(want), "/dev/ublkc%u", id);
+	if (ublkit_ctx_path(ctx, "/proc", p, sizeof(p)) < 0 || !(proc = opendir(p)))
+		return 0;
+	while (!holder && (pe = readdir(proc))) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(fdp, sizeof(fdp), "%s/%s/fd", p, pe->d_name);
+		fds = opendir(fdp);
+		while (fds && !holder && (fe = readdir(fds))) {
+			char f[4700];
+			ssize_t n;
+
+			snprintf(f, sizeof(f), "%s/%s", fdp, fe->d_name);
+			n = readlink(f, link, sizeof(link) - 1);
+			if (n > 0 && (link[n] = '\0', strcmp(link, want) == 0))
+				holder = (int32_t)atoi(pe->d_name);
+		}
+		if (fds)
+			closedir(fds);
+	}
+	closedir(proc);
+	return holder;
 }
 
 /* A line of @file (as on the running system) that names @dev as a whole word. */
@@ -100,7 +132,12 @@ UBLKIT_EXPORT int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struc
 		return r;
 	o->ublkit_owned = ublkit_dev_info_is_ublkit(&o->info);
 	o->has_manifest = ublkit_manifest_read(ctx, id, &m) == 0;
-	if (server_alive(ctx, &o->info, o->has_manifest ? &m : NULL))
+	o->server_pid = o->info.server_pid;
+	if (o->server_pid <= 0 && o->has_manifest)
+		o->server_pid = m.server_pid;
+	if (o->server_pid <= 0)
+		o->server_pid = cdev_holder(ctx, id);
+	if (server_alive(ctx, o->server_pid, o->has_manifest ? &m : NULL))
 		return 0;
 	o->reason = o->info.state == UBLKIT_DEV_DEAD ? UBLKIT_ORPHAN_DEAD
 						     : UBLKIT_ORPHAN_SERVER_GONE;
@@ -162,7 +199,8 @@ static int cleanup_one(struct ublkit_ctx *ctx, const struct ublkit_orphan *o, un
 	bool recover = o->recoverable && !(flags & UBLKIT_CLEANUP_NO_RECOVER);
 
 	*error = 0;
-	if (o->in_use && !(flags & UBLKIT_CLEANUP_FORCE))
+	/* Recovery keeps the block device; deleting a used one loses data. */
+	if (!recover && o->in_use && !(flags & UBLKIT_CLEANUP_FORCE))
 		return UBLKIT_CLEANUP_SKIPPED;
 	if (flags & UBLKIT_CLEANUP_DRY_RUN)
 		return recover ? UBLKIT_CLEANUP_RECOVERED : UBLKIT_CLEANUP_DELETED;

@@ -260,6 +260,11 @@ static int server_add(struct ublkit_server *s)
 		s->params.nr_queues = di.nr_hw_queues;
 	}
 	s->params.queue_depth = di.queue_depth;
+	/* Written now, so the server is known before START_DEV (the kernel
+	 * reports no server pid until then). */
+	r = manifest_write(s);
+	if (r < 0)
+		return log_ret(s->ctx, r, "ublk%d: cannot write the manifest", s->id);
 	return 0;
 }
 
@@ -478,8 +483,6 @@ UBLKIT_EXPORT int ublkit_server_start(struct ublkit_server *s)
 				  (uint64_t)getpid());
 		s->started = r >= 0;
 	}
-	if (r == 0)
-		r = manifest_write(s);
 	if (r < 0) {
 		server_teardown(s, true);
 		return r;

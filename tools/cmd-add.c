@@ -171,6 +171,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 /* Before anything is created: the driver, and the id if one was asked for. */
 static int preflight(struct tool *t, const struct add_opts *o)
 {
+	struct ublkit_orphan orphan;
 	struct ublkit_dev_info info;
 	int r;
 
@@ -193,18 +194,18 @@ static int preflight(struct tool *t, const struct add_opts *o)
 		return tool_fail(r, "no permission for /dev/ublk-control (run as root)");
 	if (r < 0)
 		return tool_fail(r, "cannot query ublk%d", o->p.dev_id);
-	if (info.state == UBLKIT_DEV_DEAD || !ublkit_pid_alive(t->ctx, info.server_pid)) {
-		if (info.server_pid == 0 && info.state == UBLKIT_DEV_DEAD)
-			tool_error("id %d is in use by a device that is still being set up; "
-				   "pick another id", o->p.dev_id);
-		else
-			tool_error("id %d is held by an orphaned device (server pid %d is gone); "
-				   "run 'ublkit cleanup' to remove it", o->p.dev_id,
-				   info.server_pid);
-	} else {
+	r = ublkit_orphan_check(t->ctx, (uint32_t)o->p.dev_id, &orphan);
+	if (r < 0)
+		return tool_fail(r, "cannot query ublk%d", o->p.dev_id);
+	if (orphan.reason != UBLKIT_ORPHAN_NOT)
+		tool_error("id %d is held by an orphaned device (server pid %d is gone); "
+			   "run 'ublkit cleanup' to remove it", o->p.dev_id, orphan.server_pid);
+	else if (info.state == UBLKIT_DEV_DEAD)
+		tool_error("id %d is in use by a device that server pid %d is setting up; "
+			   "pick another id", o->p.dev_id, orphan.server_pid);
+	else
 		tool_error("id %d is in use by a live device (server pid %d); pick another id "
-			   "or leave --id out", o->p.dev_id, info.server_pid);
-	}
+			   "or leave --id out", o->p.dev_id, orphan.server_pid);
 	return EXIT_FAIL;
 }
 

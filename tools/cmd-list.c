@@ -25,6 +25,7 @@ static const char info_usage[] =
 	"the server's resident and locked memory.\n";
 
 struct dev_view {
+	struct ublkit_orphan o;
 	struct ublkit_dev_info info;
 	struct ublkit_manifest m;
 	bool has_manifest;
@@ -38,11 +39,13 @@ static int dev_view_load(struct tool *t, uint32_t id, struct dev_view *v)
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	r = ublkit_ublk_get_info(t->ctx, id, &v->info);
+	r = ublkit_orphan_check(t->ctx, id, &v->o);
 	if (r < 0)
 		return r;
+	v->info = v->o.info;
+	v->info.server_pid = v->o.server_pid;
 	v->has_manifest = ublkit_manifest_read(t->ctx, id, &v->m) == 0;
-	v->alive = ublkit_pid_alive(t->ctx, v->info.server_pid);
+	v->alive = v->o.reason == UBLKIT_ORPHAN_NOT;
 	ublkit_ublk_disk_size(t->ctx, id, &v->size);
 	if (v->size)
 		ublkit_ublk_block_path(id, v->blockdev, sizeof(v->blockdev));
@@ -66,6 +69,7 @@ static void json_dev(const struct dev_view *v)
 	json_string("target", v->has_manifest ? v->m.target : NULL);
 	json_string("block_device", v->blockdev[0] ? v->blockdev : NULL);
 	json_string("owner", owner_of(v));
+	json_bool("orphan", v->o.reason != UBLKIT_ORPHAN_NOT);
 }
 
 static int parse_common(struct tool *t, int argc, char **argv, const char *usage)

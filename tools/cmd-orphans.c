@@ -28,7 +28,7 @@ static const char cleanup_usage[] =
 	"\n"
 	"  -n, --dry-run     say what would be done, do nothing\n"
 	"      --no-recover  delete recoverable devices too\n"
-	"      --force       also act on devices that are mounted or active swap\n"
+	"      --force       also delete devices that are mounted or active swap\n"
 	"\n"
 	"Exit status: 0 every orphan handled, 1 something failed or was skipped.\n";
 
@@ -55,7 +55,7 @@ static void json_orphan(const struct ublkit_orphan *o)
 	json_int("id", o->info.id);
 	json_string("state", ublkit_dev_state_name(o->info.state));
 	json_string("reason", ublkit_orphan_reason_name(o->reason));
-	json_int("server_pid", o->info.server_pid);
+	json_int("server_pid", o->server_pid);
 	json_string("owner", o->ublkit_owned ? "ublkit" : "foreign");
 	json_bool("recoverable", o->recoverable);
 	json_bool("in_use", o->in_use);
@@ -104,7 +104,7 @@ int cmd_orphans(struct tool *t, int argc, char **argv)
 			continue;
 		}
 		printf("%-4u %-9s %-8d %-8s %-11s %s%s\n", v[i].info.id,
-		       ublkit_dev_state_name(v[i].info.state), v[i].info.server_pid,
+		       ublkit_dev_state_name(v[i].info.state), v[i].server_pid,
 		       v[i].ublkit_owned ? "ublkit" : "foreign", v[i].recoverable ? "yes" : "no",
 		       why(&v[i]), v[i].in_use ? " (in use: mounted, swap or held)" : "");
 	}

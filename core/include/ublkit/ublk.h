@@ -273,6 +273,8 @@ enum ublkit_orphan_reason {
 struct ublkit_orphan {
 	struct ublkit_dev_info info;
 	int reason;			/* enum ublkit_orphan_reason */
+	int32_t server_pid;		/* the server as far as known (the kernel reports
+					 * -1 until START_DEV; ublkit's manifest knows) */
 	bool ublkit_owned;		/* carries ublkit's owner mark */
 	bool has_manifest;		/* ublkit can restart its server */
 	bool recoverable;		/* QUIESCED, user recovery, manifest: can be recovered */
