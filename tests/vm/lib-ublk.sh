@@ -44,9 +44,10 @@ tmpfs_file() { # PATH SIZE
 
 # wait_state ID STATE [SECONDS]: the kernel may need the block layer's
 # ~30 s request timeout to notice a dead server, so wait up to 60 s.
+state_is() { [[ $(ublk_state "$1") == "$2" ]]; }
 wait_state() {
 	local id=$1 want=$2 secs=${3:-60}
-	wait_for "$secs" test "$(ublk_state "$id")" = "$want" ||
+	wait_for "$secs" state_is "$id" "$want" ||
 		fail "ublk$id did not reach state $want in ${secs}s (now: $(ublk_state "$id"))"
 }
 
