@@ -236,8 +236,26 @@ static void print_result(struct tool *t, const struct add_opts *o,
 			res->params.nr_queues, res->params.queue_depth, res->server_pid);
 }
 
+static bool io_uring_disabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v != 0;
+}
+
 static int explain(int r)
 {
+	if ((r == -EPERM || r == -EACCES) && io_uring_disabled()) {
+		tool_error("add failed: io_uring is disabled (kernel.io_uring_disabled); "
+			   "run: sysctl -w kernel.io_uring_disabled=0");
+		return EXIT_UNSUPPORTED;
+	}
 	switch (r) {
 	case -EEXIST: tool_error("add failed: the id is already in use"); return EXIT_FAIL;
 	case -EPERM:
