@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Device parameters are validated before anything reaches the kernel:
+ * ublkit_server_new() opens the target and checks, it sends no command.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "ublkit/ublk.h"
+
+static int try_new(const char *target, const char *arg, const struct ublkit_dev_params *p,
+		   struct ublkit_dev_params *out)
+{
+	struct ublkit_ctx *ctx = test_ctx();
+	struct ublkit_server *s = NULL;
+	int r;
+
+	r = ublkit_server_new(ctx, p, target, arg, &s);
+	if (r == 0 && out)
+		*out = *ublkit_server_get_params(s);
+	ublkit_server_unref(s);
+	ublkit_ctx_unref(ctx);
+	return r;
+}
+
+static struct ublkit_dev_params base(void)
+{
+	struct ublkit_dev_params p;
+
+	ublkit_dev_params_init(&p);
+	p.size = 64 << 20;
+	return p;
+}
+
+static void test_defaults(void)
+{
+	struct ublkit_dev_params p = base(), out;
+
+	CHECK_EQ(p.dev_id, -1);
+	CHECK_EQ(p.nr_queues, 1);
+	CHECK_EQ(p.queue_depth, UBLKIT_DEFAULT_QUEUE_DEPTH);
+	CHECK_EQ(try_new("mem", NULL, &p, &out), 0);
+	CHECK_EQ(out.logical_block_size, 512);
+	CHECK_EQ(out.physical_block_size, 512);
+	CHECK_EQ(out.max_io_bytes, UBLKIT_DEFAULT_MAX_IO_BYTES);
+	CHECK_EQ(out.discard_granularity, 512);
+	CHECK_EQ(try_new("null", NULL, &p, NULL), 0);
+}
+
+static void test_invalid(void)
+{
+	struct ublkit_dev_params p;
+
+	p = base(); p.queue_depth = 0;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.queue_depth = 4097;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.queue_depth = 4096;
+	CHECK_EQ(try_new("null", NULL, &p, NULL), 0);
+	p = base(); p.nr_queues = 0;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.nr_queues = UBLKIT_MAX_QUEUES + 1;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.size = 1000;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.size = 0;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 1000;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 8192;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 4096; p.physical_block_size = 512;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 4096; p.size = (64 << 20) + 512;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.max_io_bytes = 5000;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.max_io_bytes = 2 << 20;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.dev_id = -5;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base();
+	CHECK_EQ(try_new("floppy", NULL, &p, NULL), -EINVAL);
+	CHECK_EQ(try_new("mem", "/some/path", &p, NULL), -EINVAL);
+	CHECK_EQ(try_new("file", NULL, &p, NULL), -EINVAL);
+	CHECK_EQ(try_new("file", "/nonexistent/ublkit", &p, NULL), -ENOENT);
+}
+
+static void test_file_target_size(void)
+{
+	char path[] = "/tmp/ublkit-file.XXXXXX";
+	struct ublkit_dev_params p, out;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 8 << 20), 0);
+	close(fd);
+	ublkit_dev_params_init(&p);
+	CHECK_EQ(try_new("file", path, &p, &out), 0);
+	CHECK_EQ(out.size, 8 << 20);
+	/* larger than the file: refused */
+	p.size = 16 << 20;
+	CHECK_EQ(try_new("file", path, &p, NULL), -EINVAL);
+	/* smaller: allowed */
+	p.size = 4 << 20;
+	CHECK_EQ(try_new("file", path, &p, &out), 0);
+	CHECK_EQ(out.size, 4 << 20);
+	unlink(path);
+}
+
+static void test_target_names(void)
+{
+	const char *const *n = ublkit_target_names();
+
+	CHECK_STREQ(n[0], "null");
+	CHECK_STREQ(n[1], "mem");
+	CHECK_STREQ(n[2], "file");
+	CHECK(n[3] == NULL);
+}
+
+int main(void)
+{
+	RUN(test_defaults);
+	RUN(test_invalid);
+	RUN(test_file_target_size);
+	RUN(test_target_names);
+	return test_result();
+}
