@@ -254,6 +254,48 @@ UBLKIT_EXPORT int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id,
 	return 0;
 }
 
+static uint32_t attrs_to_flags(uint32_t attrs)
+{
+	uint32_t f = 0;
+
+	if (attrs & UBLK_ATTR_READ_ONLY)
+		f |= UBLKIT_DEV_READ_ONLY;
+	if (attrs & UBLK_ATTR_ROTATIONAL)
+		f |= UBLKIT_DEV_ROTATIONAL;
+	if (attrs & UBLK_ATTR_VOLATILE_CACHE)
+		f |= UBLKIT_DEV_VOLATILE_CACHE;
+	if (attrs & UBLK_ATTR_FUA)
+		f |= UBLKIT_DEV_FUA;
+	return f;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id,
+					 struct ublkit_dev_params *p)
+{
+	struct ublk_params up = { .len = sizeof(up) };
+	int r;
+
+	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_PARAMS, id, &up, sizeof(up), 0);
+	if (r < 0)
+		return r;
+	ublkit_dev_params_init(p);
+	p->dev_id = (int32_t)id;
+	if (up.types & UBLK_PARAM_TYPE_BASIC) {
+		p->size = up.basic.dev_sectors << 9;
+		p->logical_block_size = 1u << up.basic.logical_bs_shift;
+		p->physical_block_size = 1u << up.basic.physical_bs_shift;
+		p->max_io_bytes = up.basic.max_sectors << 9;
+		p->flags = attrs_to_flags(up.basic.attrs);
+	}
+	if (up.types & UBLK_PARAM_TYPE_DISCARD) {
+		p->discard_granularity = up.discard.discard_granularity;
+		p->max_discard_bytes = up.discard.max_discard_sectors << 9;
+	} else {
+		p->flags |= UBLKIT_DEV_NO_DISCARD;
+	}
+	return 0;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

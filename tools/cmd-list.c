@@ -29,6 +29,8 @@ struct dev_view {
 	struct ublkit_dev_info info;
 	struct ublkit_manifest m;
 	bool has_manifest;
+	struct ublkit_dev_params params;	/* the kernel's (GET_PARAMS) */
+	bool has_params;
 	bool alive;
 	uint64_t size;
 	char blockdev[32];
@@ -46,6 +48,7 @@ static int dev_view_load(struct tool *t, uint32_t id, struct dev_view *v)
 	v->info.server_pid = v->o.server_pid;
 	v->has_manifest = ublkit_manifest_read(t->ctx, id, &v->m) == 0;
 	v->alive = v->o.reason == UBLKIT_ORPHAN_NOT;
+	v->has_params = ublkit_ublk_get_params(t->ctx, id, &v->params) == 0;
 	ublkit_ublk_disk_size(t->ctx, id, &v->size);
 	if (v->size)
 		ublkit_ublk_block_path(id, v->blockdev, sizeof(v->blockdev));
@@ -199,7 +202,7 @@ static void feature_names(uint64_t flags, char *buf, size_t size)
 
 static void print_info(const struct dev_view *v, uint64_t rss, uint64_t locked)
 {
-	const struct ublkit_dev_params *p = &v->m.params;
+	const struct ublkit_dev_params *p = &v->params;
 	char a[32], b[32], flags[256];
 
 	feature_names(v->info.flags, flags, sizeof(flags));
@@ -216,11 +219,18 @@ static void print_info(const struct dev_view *v, uint64_t rss, uint64_t locked)
 	if (v->alive)
 		printf("  server memory:  %s resident, %s locked\n",
 		       tool_format_size(rss, a, sizeof(a)), tool_format_size(locked, b, sizeof(b)));
-	if (v->has_manifest) {
+	if (v->has_manifest)
 		printf("  target:         %s%s%s\n", v->m.target, v->m.target_arg[0] ? " " : "",
 		       v->m.target_arg);
+	if (v->has_params) {
 		printf("  block size:     %u logical, %u physical\n", p->logical_block_size,
 		       p->physical_block_size);
+		printf("  attributes:     %s%s%s%s%s\n",
+		       p->flags & UBLKIT_DEV_READ_ONLY ? "read-only " : "",
+		       p->flags & UBLKIT_DEV_ROTATIONAL ? "rotational " : "",
+		       p->flags & UBLKIT_DEV_VOLATILE_CACHE ? "volatile-cache " : "",
+		       p->flags & UBLKIT_DEV_FUA ? "fua " : "",
+		       p->flags & UBLKIT_DEV_NO_DISCARD ? "no-discard" : "discard");
 	}
 }
 
@@ -259,11 +269,14 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	json_uint("max_io_bytes", v.info.max_io_buf_bytes);
 	json_uint("server_rss_bytes", rss);
 	json_uint("server_locked_bytes", locked);
-	if (v.has_manifest) {
+	json_bool("recovery", v.info.flags & UBLKIT_F_USER_RECOVERY);
+	if (v.has_manifest)
 		json_string("target_arg", v.m.target_arg);
-		json_uint("logical_block_size", v.m.params.logical_block_size);
-		json_uint("physical_block_size", v.m.params.physical_block_size);
-		json_bool("recovery", v.m.params.flags & UBLKIT_DEV_RECOVERY);
+	if (v.has_params) {
+		json_uint("logical_block_size", v.params.logical_block_size);
+		json_uint("physical_block_size", v.params.physical_block_size);
+		json_bool("read_only", v.params.flags & UBLKIT_DEV_READ_ONLY);
+		json_bool("discard", !(v.params.flags & UBLKIT_DEV_NO_DISCARD));
 	}
 	json_end_object();
 	json_finish();

@@ -86,6 +86,13 @@ int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *features);
 int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info);
 
 /*
+ * GET_PARAMS: the parameters the kernel holds for device @id (any server's):
+ * size, block sizes, max I/O, attributes (UBLKIT_DEV_READ_ONLY and friends),
+ * discard limits. Queue count and depth come from ublkit_ublk_get_info().
+ */
+int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p);
+
+/*
  * The ids of all ublk devices, from /sys/class/ublk-char, ascending.
  * *ids is malloc'ed (free it); returns the count.
  */
