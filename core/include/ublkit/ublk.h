@@ -90,6 +90,7 @@ int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_
  * size, block sizes, max I/O, attributes (UBLKIT_DEV_READ_ONLY and friends),
  * discard limits. Queue count and depth come from ublkit_ublk_get_info().
  */
+struct ublkit_dev_params;
 int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p);
 
 /*
