@@ -62,24 +62,10 @@ static bool wait_gone(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_
 	return false;
 }
 
-UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)
+int ublk_stop_delete(struct ublkit_ctx *ctx, uint32_t id)
 {
-	struct ublkit_dev_info info;
-	struct ublkit_manifest m;
 	int r;
 
-	r = ublkit_ublk_get_info(ctx, id, &info);
-	if (r < 0)
-		return r;
-	/* Our own server, alive: let it drain and delete its device itself. */
-	if (ublkit_manifest_read(ctx, id, &m) == 0 && m.server_pid > 0 &&
-	    m.server_pid == info.server_pid && ublkit_pid_alive(ctx, m.server_pid)) {
-		log_debug(ctx, "ublk%u: asking server %d to stop", id, m.server_pid);
-		if (kill(m.server_pid, SIGTERM) == 0 && wait_gone(ctx, id, timeout_ms))
-			return 0;
-		log_warn(ctx, "ublk%u: server %d did not stop in %u ms; deleting directly", id,
-			 m.server_pid, timeout_ms);
-	}
 	r = ublkit_ublk_stop(ctx, id);
 	if (r < 0 && r != -ENODEV)
 		log_debug(ctx, "ublk%u: STOP_DEV: %s", id, strerror(-r));
@@ -88,4 +74,25 @@ UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsign
 		return log_ret(ctx, r, "ublk%u: DEL_DEV", id);
 	manifest_remove(ctx, id);
 	return 0;
+}
+
+UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)
+{
+	struct ublkit_manifest m;
+	struct ublkit_orphan o;
+	int r;
+
+	r = ublkit_orphan_check(ctx, id, &o);
+	if (r < 0)
+		return r;
+	/* Our own server, alive: let it drain and delete its device itself. */
+	if (o.reason == UBLKIT_ORPHAN_NOT && ublkit_manifest_read(ctx, id, &m) == 0 &&
+	    m.server_pid == o.server_pid) {
+		log_debug(ctx, "ublk%u: asking server %d to stop", id, o.server_pid);
+		if (kill(o.server_pid, SIGTERM) == 0 && wait_gone(ctx, id, timeout_ms))
+			return 0;
+		log_warn(ctx, "ublk%u: server %d did not stop in %u ms; deleting directly", id,
+			 o.server_pid, timeout_ms);
+	}
+	return ublk_stop_delete(ctx, id);
 }

@@ -178,21 +178,6 @@ UBLKIT_EXPORT int ublkit_orphans_detect(struct ublkit_ctx *ctx, struct ublkit_or
 	return k;
 }
 
-static int orphan_delete(struct ublkit_ctx *ctx, uint32_t id)
-{
-	int r;
-
-	r = ublkit_ublk_stop(ctx, id);
-	if (r < 0 && r != -ENODEV)
-		log_debug(ctx, "ublk%u: STOP_DEV: %s", id, strerror(-r));
-	r = ublkit_ublk_del(ctx, id);
-	if (r == -ENODEV)
-		r = 0;
-	if (r == 0)
-		manifest_remove(ctx, id);
-	return r;
-}
-
 static int cleanup_one(struct ublkit_ctx *ctx, const struct ublkit_orphan *o, unsigned int flags,
 		       int *error)
 {
@@ -204,7 +189,7 @@ static int cleanup_one(struct ublkit_ctx *ctx, const struct ublkit_orphan *o, un
 		return UBLKIT_CLEANUP_SKIPPED;
 	if (flags & UBLKIT_CLEANUP_DRY_RUN)
 		return recover ? UBLKIT_CLEANUP_RECOVERED : UBLKIT_CLEANUP_DELETED;
-	*error = recover ? ublkit_recover(ctx, o->info.id, NULL) : orphan_delete(ctx, o->info.id);
+	*error = recover ? ublkit_recover(ctx, o->info.id, NULL) : ublk_stop_delete(ctx, o->info.id);
 	if (*error < 0) {
 		log_error(ctx, "ublk%u: %s failed: %s", o->info.id, recover ? "recovery" : "delete",
 			  strerror(-*error));

@@ -72,6 +72,8 @@ int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, ch
 
 
 /* device.c */
+/* STOP_DEV (if needed) and DEL_DEV, and forget the manifest. */
+int ublk_stop_delete(struct ublkit_ctx *ctx, uint32_t id);
 uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid);
 /* Whether a target's data outlives its server process (mem's does not). */
 bool target_survives_server(const char *target);

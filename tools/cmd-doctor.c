@@ -50,15 +50,12 @@ static void json_check(const struct ublkit_check *c, void *userdata)
 
 int cmd_doctor(struct tool *t, int argc, char **argv)
 {
-	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
 	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	int c, r, worst;
+	int r, worst;
 
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-		if (r >= 0)
-			return r;
-	}
+	r = tool_parse_common(t, argc, argv, usage);
+	if (r >= 0)
+		return r;
 	if (optind < argc) {
 		tool_error("doctor takes no arguments");
 		return EXIT_USAGE;

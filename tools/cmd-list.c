@@ -75,19 +75,6 @@ static void json_dev(const struct dev_view *v)
 	json_bool("orphan", v->o.reason != UBLKIT_ORPHAN_NOT);
 }
 
-static int parse_common(struct tool *t, int argc, char **argv, const char *usage)
-{
-	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
-	int c, r;
-
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-		if (r >= 0)
-			return r;
-	}
-	return -1;
-}
-
 static int ctrl_error(int r)
 {
 	if (r == -ENODEV || r == -ENOENT) {
@@ -105,7 +92,7 @@ int cmd_list(struct tool *t, int argc, char **argv)
 	char size[32];
 	int n, r;
 
-	r = parse_common(t, argc, argv, list_usage);
+	r = tool_parse_common(t, argc, argv, list_usage);
 	if (r >= 0)
 		return r;
 	n = ublkit_ublk_list(t->ctx, &ids);
@@ -241,15 +228,12 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	uint32_t id;
 	int r;
 
-	r = parse_common(t, argc, argv, info_usage);
+	r = tool_parse_common(t, argc, argv, info_usage);
 	if (r >= 0)
 		return r;
-	if (optind + 1 != argc) {
-		tool_error("info needs exactly one device id");
-		return EXIT_USAGE;
-	}
-	if (tool_parse_dev_id(argv[optind], &id) < 0)
-		return EXIT_USAGE;
+	r = tool_one_dev_id(argc, argv, "info", &id);
+	if (r >= 0)
+		return r;
 	r = dev_view_load(t, id, &v);
 	if (r == -ENODEV) {
 		tool_error("there is no ublk device %u (see 'ublkit list')", id);

@@ -61,25 +61,12 @@ static void json_orphan(const struct ublkit_orphan *o)
 	json_bool("in_use", o->in_use);
 }
 
-static int parse_simple(struct tool *t, int argc, char **argv, const char *usage)
-{
-	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
-	int c, r;
-
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-		if (r >= 0)
-			return r;
-	}
-	return -1;
-}
-
 int cmd_orphans(struct tool *t, int argc, char **argv)
 {
 	struct ublkit_orphan *v = NULL;
 	int n, r;
 
-	r = parse_simple(t, argc, argv, orphans_usage);
+	r = tool_parse_common(t, argc, argv, orphans_usage);
 	if (r >= 0)
 		return r;
 	if (optind < argc) {
@@ -205,15 +192,12 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 	uint32_t id;
 	int r;
 
-	r = parse_simple(t, argc, argv, recover_usage);
+	r = tool_parse_common(t, argc, argv, recover_usage);
 	if (r >= 0)
 		return r;
-	if (optind + 1 != argc) {
-		tool_error("recover needs exactly one device id");
-		return EXIT_USAGE;
-	}
-	if (tool_parse_dev_id(argv[optind], &id) < 0)
-		return EXIT_USAGE;
+	r = tool_one_dev_id(argc, argv, "recover", &id);
+	if (r >= 0)
+		return r;
 	if (ublkit_ctx_get_log_priority(t->ctx) < 3)
 		ublkit_ctx_set_log_priority(t->ctx, 3);
 	r = ublkit_recover(t->ctx, id, &res);

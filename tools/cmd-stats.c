@@ -26,22 +26,15 @@ static void print_ns(const char *label, uint64_t ns)
 
 int cmd_stats(struct tool *t, int argc, char **argv)
 {
-	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
 	struct ublkit_stats st;
 	uint32_t id;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-		if (r >= 0)
-			return r;
-	}
-	if (optind + 1 != argc) {
-		tool_error("stats needs exactly one device id");
-		return EXIT_USAGE;
-	}
-	if (tool_parse_dev_id(argv[optind], &id) < 0)
-		return EXIT_USAGE;
+	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_one_dev_id(argc, argv, "stats", &id);
+	if (r >= 0)
+		return r;
 	r = ublkit_stats_read(t->ctx, id, &st);
 	if (r == -ENOENT) {
 		tool_error("ublk%u is not served by ublkit here (no statistics); see 'ublkit list'",

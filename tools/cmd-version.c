@@ -12,14 +12,11 @@ static const char usage[] = "Usage: ublkit version [--json]\n"
 
 int cmd_version(struct tool *t, int argc, char **argv)
 {
-	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-		if (r >= 0)
-			return r;
-	}
+	r = tool_parse_common(t, argc, argv, usage);
+	if (r >= 0)
+		return r;
 	if (t->json) {
 		json_begin_object(NULL);
 		json_string("tool", PACKAGE_VERSION);

@@ -51,6 +51,28 @@ int tool_common_option(struct tool *t, int c, const char *usage)
 	}
 }
 
+int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+int tool_one_dev_id(int argc, char **argv, const char *cmd, uint32_t *id)
+{
+	if (optind + 1 != argc) {
+		tool_error("%s needs exactly one device id", cmd);
+		return EXIT_USAGE;
+	}
+	return tool_parse_dev_id(argv[optind], id) < 0 ? EXIT_USAGE : -1;
+}
+
 int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret)
 {
 	unsigned long long v;

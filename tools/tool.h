@@ -59,6 +59,11 @@ int tool_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int tool_common_option(struct tool *t, int c, const char *usage);
 #define TOOL_COMMON_LONGOPTS { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }
 
+/* Parse a command that takes only --help/--json; -1 to go on, else an exit code. */
+int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage);
+/* The single device-id argument left after option parsing; -1 to go on. */
+int tool_one_dev_id(int argc, char **argv, const char *cmd, uint32_t *id);
+
 /* Parse "1G", "512M", "4096", "4k" (binary units). */
 int tool_parse_size(const char *s, uint64_t *ret);
 int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret);
