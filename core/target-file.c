@@ -11,25 +11,49 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "ublkit-private.h"
 #include "target-private.h"
 
 struct file {
 	bool direct;
+	bool in_memory;		/* tmpfs/ramfs: a copy, never a wait; done inline */
+	char *map;		/* in_memory: the file mapped shared, or NULL */
+	size_t map_len;
 	bool blockdev;
 	uint64_t size;
 };
 
-static int file_open_fd(struct target *t, const char *path, bool ro, bool *direct)
+static bool file_in_memory(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	return sf.f_type == 0x01021994 /* TMPFS_MAGIC */ || sf.f_type == 0x858458f6 /* RAMFS */;
+}
+
+/*
+ * O_DIRECT where it means something. tmpfs accepts O_DIRECT (6.6+) but
+ * it is only a copy there, so in-memory files are opened buffered.
+ */
+static int file_open_fd(const char *path, bool ro, bool *direct)
 {
 	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	int fd;
 
 	fd = open(path, flags | O_DIRECT);
 	*direct = fd >= 0;
-	if (fd < 0 && errno == EINVAL) /* tmpfs and friends: no O_DIRECT */
+	if (fd >= 0 && file_in_memory(fd)) {
+		close(fd);
+		fd = -1;
+		*direct = false;
+		errno = EINVAL;
+	}
+	if (fd < 0 && errno == EINVAL)
 		fd = open(path, flags);
 	return fd < 0 ? neg_errno() : fd;
 }
@@ -60,7 +84,7 @@ static int file_open(struct target *t, const char *path, struct ublkit_dev_param
 		log_error(t->ctx, "target file needs a path (--file)");
 		return -EINVAL;
 	}
-	t->fd = file_open_fd(t, path, p->flags & UBLKIT_DEV_READ_ONLY, &f->direct);
+	t->fd = file_open_fd(path, p->flags & UBLKIT_DEV_READ_ONLY, &f->direct);
 	if (t->fd < 0)
 		return log_ret(t->ctx, t->fd, "target file: cannot open %s", path);
 	if (fstat(t->fd, &st) < 0)
@@ -86,14 +110,35 @@ static int file_open(struct target *t, const char *path, struct ublkit_dev_param
 			  path, (unsigned long long)f->size, (unsigned long long)p->size);
 		return -EINVAL;
 	}
-	t->volatile_cache = true;
+	/*
+	 * On tmpfs every read and write is a memory copy that never waits
+	 * for a device; handing it to io_uring would only bounce it through
+	 * a worker thread, so it is done inline on the queue thread.
+	 */
+	f->in_memory = !f->blockdev && !f->direct && file_in_memory(t->fd);
+	t->volatile_cache = !f->in_memory;
+	if (f->in_memory && p->size) {
+		/* Its pages are the page cache: copy to and from them directly. */
+		f->map = mmap(NULL, (size_t)p->size,
+			      PROT_READ | ((p->flags & UBLKIT_DEV_READ_ONLY) ? 0 : PROT_WRITE),
+			      MAP_SHARED, t->fd, 0);
+		if (f->map == MAP_FAILED)
+			f->map = NULL;
+		else
+			f->map_len = (size_t)p->size;
+	}
 	log_debug(t->ctx, "target file: %s, %llu bytes, %s I/O", path,
-		  (unsigned long long)f->size, f->direct ? "direct" : "buffered");
+		  (unsigned long long)f->size,
+		  f->direct ? "direct" : f->in_memory ? "in-memory" : "buffered");
 	return 0;
 }
 
 static void file_close(struct target *t)
 {
+	struct file *f = t->priv;
+
+	if (f->map)
+		munmap(f->map, f->map_len);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -118,8 +163,45 @@ static int file_submit_rw(struct ublk_queue *q, struct ublk_io *io)
 	return TARGET_QUEUED;
 }
 
+static int file_rw_inline(struct target *t, struct ublk_io *io)
+{
+	const struct file *f = t->priv;
+
+	if (f->map && io->offset + io->len <= f->map_len) {
+		if (io->op == UBLK_IO_OP_READ)
+			data_copy(io->buf, f->map + io->offset, io->len);
+		else
+			data_copy(f->map + io->offset, io->buf, io->len);
+		return (int)io->len;
+	}
+	while (io->done < io->len) {
+		char *p = (char *)io->buf + io->done;
+		size_t n = io->len - io->done;
+		off_t off = (off_t)(io->offset + io->done);
+		ssize_t r = io->op == UBLK_IO_OP_READ ? pread(t->fd, p, n, off)
+						      : pwrite(t->fd, p, n, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return neg_errno();
+		if (r == 0) {
+			if (io->op == UBLK_IO_OP_WRITE)
+				return -EIO;
+			memset(p, 0, n);
+			r = (ssize_t)n;
+		}
+		io->done += (uint32_t)r;
+	}
+	return (int)io->len;
+}
+
 static int file_rw(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
+	const struct file *f = t->priv;
+
+	if (f->in_memory)
+		return file_rw_inline(t, io);
 	return file_submit_rw(q, io);
 }
 
@@ -151,16 +233,27 @@ static int file_fallocate(struct ublk_queue *q, struct ublk_io *io, int mode)
 	return TARGET_QUEUED;
 }
 
+static int file_zero(struct target *t, struct ublk_queue *q, struct ublk_io *io, int mode)
+{
+	const struct file *f = t->priv;
+
+	if (!f->in_memory)
+		return file_fallocate(q, io, mode);
+	if (fallocate(t->fd, mode, (off_t)io->offset, (off_t)io->len) < 0)
+		return errno == EOPNOTSUPP && io->op == UBLK_IO_OP_DISCARD ? 0 : neg_errno();
+	return 0;
+}
+
 static int file_discard(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
-	return file_fallocate(q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+	return file_zero(t, q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 }
 
 static int file_write_zeroes(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
 	if (io->flags & UBLK_IO_F_NOUNMAP)
-		return file_fallocate(q, io, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
-	return file_fallocate(q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+		return file_zero(t, q, io, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
+	return file_zero(t, q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 }
 
 static int file_io_done(struct target *t, struct ublk_queue *q, struct ublk_io *io,

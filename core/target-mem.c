@@ -64,7 +64,7 @@ static int mem_read(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 
 	if (!mem_in_range(m, io))
 		return -EIO;
-	memcpy(io->buf, m->base + io->offset, io->len);
+	data_copy(io->buf, m->base + io->offset, io->len);
 	return (int)io->len;
 }
 
@@ -74,7 +74,7 @@ static int mem_write(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 
 	if (!mem_in_range(m, io))
 		return -EIO;
-	memcpy(m->base + io->offset, io->buf, io->len);
+	data_copy(m->base + io->offset, io->buf, io->len);
 	return (int)io->len;
 }
 
@@ -89,14 +89,14 @@ static int mem_zero(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 	if (!mem_in_range(m, io))
 		return -EIO;
 	if (pstart >= pend) {
-		memset(m->base + start, 0, io->len);
+		data_zero(m->base + start, io->len);
 		return 0;
 	}
-	memset(m->base + start, 0, pstart - start);
-	memset(m->base + pend, 0, end - pend);
+	data_zero(m->base + start, pstart - start);
+	data_zero(m->base + pend, end - pend);
 	/* Locked memory cannot be dropped: zero it instead. */
 	if (madvise(m->base + pstart, pend - pstart, MADV_DONTNEED) < 0)
-		memset(m->base + pstart, 0, pend - pstart);
+		data_zero(m->base + pstart, pend - pstart);
 	return 0;
 }
 

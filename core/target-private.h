@@ -14,6 +14,7 @@
 #define UBLKIT_TARGET_PRIVATE_H
 
 #include <liburing.h>
+#include <string.h>
 
 #include "ublk-private.h"
 
@@ -70,6 +71,38 @@ struct ublk_io {
 	bool cmd_in_flight;	/* a FETCH/COMMIT_AND_FETCH is with the kernel */
 	bool target_in_flight;
 };
+
+/*
+ * Copy request data: 8 bytes at a time with "rep movsq" on x86-64, the
+ * way the kernel copies when it cannot count on fast "rep movsb". I/O
+ * buffers are page aligned and sizes are multiples of 512, so the byte
+ * tail is empty on the I/O path. This beats the library memcpy for the
+ * 128 KiB-1 MiB blocks of sequential I/O wherever "rep movsb" or wide
+ * vector moves are slow (older CPUs, emulators).
+ */
+static inline void data_copy(void *dst, const void *src, size_t n)
+{
+#if defined(__x86_64__)
+	size_t q = n >> 3, r = n & 7;
+
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+static inline void data_zero(void *dst, size_t n)
+{
+#if defined(__x86_64__)
+	size_t q = n >> 3, r = n & 7;
+
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(q) : "a"(0) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(r) : "a"(0) : "memory");
+#else
+	memset(dst, 0, n);
+#endif
+}
 
 /* Target helpers for async I/O on the queue ring (ublk-queue.c). */
 struct io_uring_sqe *queue_get_sqe(struct ublk_queue *q, struct ublk_io *io);

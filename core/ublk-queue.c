@@ -15,6 +15,16 @@
 #include "ublkit-private.h"
 #include "server-private.h"
 
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+
 enum { UD_CMD = 1, UD_TARGET = 2, UD_WAKE = 3 };
 
 static inline uint64_t ud(unsigned int kind, unsigned int tag)
@@ -263,12 +273,17 @@ static int queue_ring_init(struct ublk_queue *q)
 	int fds[2] = { q->s->cdev_fd, q->s->target.fd };
 	int r;
 
-#ifdef IORING_SETUP_SINGLE_ISSUER
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-#endif
-	r = io_uring_queue_init_params(entries, &q->ring, &p);
-	if (r == -EINVAL) {
+	/* Fastest first: task work runs only when this thread waits (6.1+). */
+	static const unsigned int setups[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+
+	r = -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(setups) && r == -EINVAL; i++) {
 		memset(&p, 0, sizeof(p));
+		p.flags = setups[i];
 		r = io_uring_queue_init_params(entries, &q->ring, &p);
 	}
 	if (r < 0)
