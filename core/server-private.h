@@ -31,6 +31,7 @@ struct ublk_queue {
 	unsigned int target_in_flight;
 	bool aborted;			/* the kernel said the queue is going away */
 	bool abandon;			/* leave without waiting for the kernel */
+	bool user_copy;			/* UBLK_F_USER_COPY: no buffers, pread/pwrite */
 	unsigned int cmd_fetch;		/* opcode of FETCH_REQ (legacy or encoded) */
 	unsigned int cmd_commit;	/* opcode of COMMIT_AND_FETCH_REQ */
 	struct stats_queue *st;

@@ -126,6 +126,7 @@ static int file_open(struct target *t, const char *path, struct ublkit_dev_param
 			f->map = NULL;
 		else
 			f->map_len = (size_t)p->size;
+		t->user_copy_ok = f->map != NULL;
 	}
 	log_debug(t->ctx, "target file: %s, %llu bytes, %s I/O", path,
 		  (unsigned long long)f->size,
@@ -163,16 +164,16 @@ static int file_submit_rw(struct ublk_queue *q, struct ublk_io *io)
 	return TARGET_QUEUED;
 }
 
-static int file_rw_inline(struct target *t, struct ublk_io *io)
+static int file_rw_inline(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
 	const struct file *f = t->priv;
 
-	if (f->map && io->offset + io->len <= f->map_len) {
+	if (f->map) {
+		if (io->offset + io->len > f->map_len)
+			return -EIO;
 		if (io->op == UBLK_IO_OP_READ)
-			data_copy(io->buf, f->map + io->offset, io->len);
-		else
-			data_copy(f->map + io->offset, io->buf, io->len);
-		return (int)io->len;
+			return queue_copy_to_request(q, io, f->map + io->offset, io->len);
+		return queue_copy_from_request(q, io, f->map + io->offset, io->len);
 	}
 	while (io->done < io->len) {
 		char *p = (char *)io->buf + io->done;
@@ -201,7 +202,7 @@ static int file_rw(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 	const struct file *f = t->priv;
 
 	if (f->in_memory)
-		return file_rw_inline(t, io);
+		return file_rw_inline(t, q, io);
 	return file_submit_rw(q, io);
 }
 

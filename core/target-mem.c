@@ -42,6 +42,7 @@ static int mem_open(struct target *t, const char *arg, struct ublkit_dev_params 
 	}
 	/* Keep the store out of core dumps of a crashed server. */
 	madvise(m->base, (size_t)p->size, MADV_DONTDUMP);
+	t->user_copy_ok = true;
 	return 0;
 }
 
@@ -64,8 +65,7 @@ static int mem_read(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 
 	if (!mem_in_range(m, io))
 		return -EIO;
-	data_copy(io->buf, m->base + io->offset, io->len);
-	return (int)io->len;
+	return queue_copy_to_request(q, io, m->base + io->offset, io->len);
 }
 
 static int mem_write(struct target *t, struct ublk_queue *q, struct ublk_io *io)
@@ -74,8 +74,7 @@ static int mem_write(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 
 	if (!mem_in_range(m, io))
 		return -EIO;
-	data_copy(m->base + io->offset, io->buf, io->len);
-	return (int)io->len;
+	return queue_copy_from_request(q, io, m->base + io->offset, io->len);
 }
 
 /* Zero a range: whole pages are dropped (they read back as zeroes). */

@@ -15,6 +15,7 @@ static int null_open(struct target *t, const char *arg, struct ublkit_dev_params
 		log_error(t->ctx, "target null needs a size");
 		return -EINVAL;
 	}
+	t->user_copy_ok = true; /* it moves no data at all */
 	return 0;
 }
 

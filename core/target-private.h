@@ -44,6 +44,13 @@ struct target {
 	struct ublkit_ctx *ctx;
 	int fd;			/* backing fd registered in every queue ring, or -1 */
 	bool volatile_cache;	/* writes may sit in a cache: flush matters */
+	/*
+	 * The data lives in this process's memory, and read/write move it
+	 * only through queue_copy_to/from_request(): the server can then use
+	 * UBLK_F_USER_COPY, one copy between the store and the request's
+	 * pages and no I/O buffers at all.
+	 */
+	bool user_copy_ok;
 	void *priv;
 };
 
@@ -104,7 +111,11 @@ static inline void data_zero(void *dst, size_t n)
 #endif
 }
 
-/* Target helpers for async I/O on the queue ring (ublk-queue.c). */
+/* Target helpers (ublk-queue.c). */
 struct io_uring_sqe *queue_get_sqe(struct ublk_queue *q, struct ublk_io *io);
+/* Fill a READ request with @len bytes from @src / take a WRITE request's
+ * data into @dst: a copy into the I/O buffer, or UBLK_F_USER_COPY. */
+int queue_copy_to_request(struct ublk_queue *q, struct ublk_io *io, const void *src, size_t len);
+int queue_copy_from_request(struct ublk_queue *q, struct ublk_io *io, void *dst, size_t len);
 
 #endif

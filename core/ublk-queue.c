@@ -65,19 +65,23 @@ int queue_prepare(struct ublk_queue *q)
 		q->iods = NULL;
 		return log_ret(s->ctx, neg_errno(), "queue %u: mmap descriptors", q->id);
 	}
-	q->bufs_len = (size_t)q->depth * buf_bytes;
-	q->bufs = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
-	if (q->bufs == MAP_FAILED) {
-		q->bufs = NULL;
-		return -ENOMEM;
-	}
 	q->ios = calloc(q->depth, sizeof(*q->ios));
 	if (!q->ios)
 		return -ENOMEM;
-	for (unsigned int t = 0; t < q->depth; t++) {
+	for (unsigned int t = 0; t < q->depth; t++)
 		q->ios[t].tag = (uint16_t)t;
-		q->ios[t].buf = (char *)q->bufs + (size_t)t * buf_bytes;
+	q->user_copy = s->dev_flags & UBLK_F_USER_COPY;
+	if (!q->user_copy) {
+		/* The kernel copies each request to and from these. */
+		q->bufs_len = (size_t)q->depth * buf_bytes;
+		q->bufs = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q->bufs == MAP_FAILED) {
+			q->bufs = NULL;
+			return -ENOMEM;
+		}
+		for (unsigned int t = 0; t < q->depth; t++)
+			q->ios[t].buf = (char *)q->bufs + (size_t)t * buf_bytes;
 	}
 	q->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (q->wake_fd < 0)
@@ -124,6 +128,49 @@ struct io_uring_sqe *queue_get_sqe(struct ublk_queue *q, struct ublk_io *io)
 	if (sqe)
 		io_uring_sqe_set_data64(sqe, ud(UD_TARGET, io->tag));
 	return sqe;
+}
+
+/* Where request @io's data appears in /dev/ublkcN under UBLK_F_USER_COPY. */
+static off_t user_copy_pos(const struct ublk_queue *q, const struct ublk_io *io)
+{
+	return (off_t)(UBLKSRV_IO_BUF_OFFSET + ((uint64_t)q->id << UBLK_QID_OFF) +
+		       ((uint64_t)io->tag << UBLK_TAG_OFF));
+}
+
+static int user_copy(struct ublk_queue *q, struct ublk_io *io, void *mem, size_t len,
+		     bool to_request)
+{
+	int fd = q->s->cdev_fd;
+	off_t pos = user_copy_pos(q, io);
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = to_request ? pwrite(fd, (char *)mem + done, len - done, pos + (off_t)done)
+				       : pread(fd, (char *)mem + done, len - done, pos + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? neg_errno() : -EIO;
+		done += (size_t)n;
+	}
+	return (int)len;
+}
+
+int queue_copy_to_request(struct ublk_queue *q, struct ublk_io *io, const void *src, size_t len)
+{
+	if (q->user_copy)
+		return user_copy(q, io, (void *)src, len, true);
+	data_copy(io->buf, src, len);
+	return (int)len;
+}
+
+int queue_copy_from_request(struct ublk_queue *q, struct ublk_io *io, void *dst, size_t len)
+{
+	if (q->user_copy)
+		return user_copy(q, io, dst, len, false);
+	data_copy(dst, io->buf, len);
+	return (int)len;
 }
 
 static int queue_send_cmd(struct ublk_queue *q, struct ublk_io *io, unsigned int op, int result)
@@ -319,14 +366,36 @@ static int queue_start(struct ublk_queue *q)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * Under load, wake up for a batch rather than for every request: wait for
+ * half as many completions as the last round brought, but never longer
+ * than BATCH_WAIT_NS. An idle or lightly loaded queue waits for one.
+ */
+#define BATCH_WAIT_NS 50000
+#define BATCH_MAX 32
+
+static int queue_wait(struct ublk_queue *q, unsigned int want)
+{
+	struct __kernel_timespec ts = { .tv_nsec = BATCH_WAIT_NS };
+	struct io_uring_cqe *cqe;
+	int r;
+
+	if (want <= 1)
+		return io_uring_submit_and_wait(&q->ring, 1);
+	r = io_uring_submit_and_wait_timeout(&q->ring, &cqe, want, &ts, NULL);
+	return r == -ETIME ? 0 : r;
+}
+
 static void queue_loop(struct ublk_queue *q)
 {
+	unsigned int want = 1;
+
 	while (!q->abandon && (q->cmds_in_flight || q->target_in_flight)) {
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 		int r;
 
-		r = io_uring_submit_and_wait(&q->ring, 1);
+		r = queue_wait(q, want);
 		if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN) {
 			log_error(q->s->ctx, "queue %u: io_uring: %s", q->id, strerror(-r));
 			break;
@@ -337,6 +406,7 @@ static void queue_loop(struct ublk_queue *q)
 		}
 		io_uring_cq_advance(&q->ring, n);
 		__atomic_store_n(&q->st->in_flight, q->target_in_flight, __ATOMIC_RELAXED);
+		want = n >= 4 ? (n / 2 < BATCH_MAX ? n / 2 : BATCH_MAX) : 1;
 	}
 }
 

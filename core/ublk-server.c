@@ -214,6 +214,8 @@ static uint64_t wanted_flags(struct ublkit_server *s, uint64_t offered)
 	uint64_t f = UBLK_F_URING_CMD_COMP_IN_TASK;
 
 	f |= offered & UBLK_F_CMD_IOCTL_ENCODE;
+	if (s->target.user_copy_ok)
+		f |= offered & UBLK_F_USER_COPY;
 	if (s->params.flags & UBLKIT_DEV_RECOVERY)
 		f |= UBLK_F_USER_RECOVERY | (offered & UBLK_F_USER_RECOVERY_REISSUE);
 	return f;
@@ -522,6 +524,10 @@ UBLKIT_EXPORT int ublkit_server_recover(struct ublkit_server *s, uint32_t id)
 	if (info.state != UBLKIT_DEV_QUIESCED) {
 		log_error(s->ctx, "ublk%u is %s, not quiesced", id, ublkit_dev_state_name(info.state));
 		return -EBUSY;
+	}
+	if ((info.flags & UBLK_F_USER_COPY) && !s->target.user_copy_ok) {
+		log_error(s->ctx, "ublk%u uses user copy, which its target cannot serve now", id);
+		return -EOPNOTSUPP;
 	}
 	s->id = (int)id;
 	s->dev_flags = info.flags;

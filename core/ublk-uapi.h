@@ -189,6 +189,16 @@ struct ublk_params {
 #define UBLK_S_DEV_FAIL_IO 3
 #endif
 
+/* UBLK_F_USER_COPY: where a request's data sits in /dev/ublkcN (Linux 6.5+) */
+#ifndef UBLK_IO_BUF_BITS
+#define UBLK_IO_BUF_OFF 0
+#define UBLK_IO_BUF_BITS 25
+#define UBLK_TAG_OFF UBLK_IO_BUF_BITS
+#define UBLK_TAG_BITS 16
+#define UBLK_QID_OFF (UBLK_TAG_OFF + UBLK_TAG_BITS)
+#define UBLK_QID_BITS 12
+#endif
+
 /* ioctl-encoded opcodes (UBLK_F_CMD_IOCTL_ENCODE, Linux 6.3+) */
 #ifndef UBLK_U_CMD_GET_DEV_INFO
 #define UBLK_U_CMD_GET_QUEUE_AFFINITY _IOR('u', UBLK_CMD_GET_QUEUE_AFFINITY, struct ublksrv_ctrl_cmd)

@@ -13,7 +13,7 @@ assert_eq true "$(ublkit info --json 5 | jq -r .recovery)" "recovery flag"
 
 # fio verify across a crash.
 fio --name=across --filename=/dev/ublkb5 --ioengine=io_uring --direct=1 --rw=randwrite \
-	--bsrange=4k-64k --iodepth=32 --size=96M --verify=crc32c --do_verify=1 \
+	--bsrange=4k-64k --iodepth=32 --size=256M --rate=24m --verify=crc32c --do_verify=1 \
 	--verify_fatal=1 --randrepeat=0 >/tmp/fio.out 2>&1 &
 fio_pid=$!
 sleep 4

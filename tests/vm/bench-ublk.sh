@@ -11,6 +11,7 @@ need_cmd fio jq losetup
 
 runtime=${BENCH_RUNTIME:-5}
 repeat=${BENCH_REPEAT:-3}
+queues=${BENCH_QUEUES:-2}
 size=512M
 
 modprobe null_blk nr_devices=1 queue_mode=2 submit_queues=2 hw_queue_depth=128 gb=1 \
@@ -24,12 +25,12 @@ trap 'ublk_cleanup; losetup -d "$loopdev" 2>/dev/null; rmmod null_blk 2>/dev/nul
 declare -A dev
 dev[null_blk]=/dev/nullb0
 dev[loop]=$loopdev
-ublk_add --target null --size 1G --queues 2 --depth 128
+ublk_add --target null --size 1G --queues "$queues" --depth 128
 dev[ublkit-null]=$dev_path
-ublk_add --target mem --size "$size" --queues 2 --depth 128
+ublk_add --target mem --size "$size" --queues "$queues" --depth 128
 dev[ublkit-mem]=$dev_path
 dd if=/dev/zero of="$dev_path" bs=1M oflag=direct status=none 2>/dev/null || true
-ublk_add --target file --file /mnt/tmpfs/bench.img --queues 2 --depth 128
+ublk_add --target file --file /mnt/tmpfs/bench.img --queues "$queues" --depth 128
 dev[ublkit-file]=$dev_path
 rows=(null_blk loop ublkit-null ublkit-mem ublkit-file)
 
@@ -76,6 +77,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 
 echo
 echo "ublkit benchmark: median of $repeat x ${runtime}s runs, fio io_uring direct, $(uname -r), $(nproc) CPUs"
+echo "ublkit devices: $queues queue(s) x depth 128; loop over a tmpfs file; null_blk: 2 submit queues"
 printf '%-16s %-12s %12s %9s %11s\n' WORKLOAD DEVICE RESULT "VS LOOP" "VS NULL_BLK"
 for w in "${workloads[@]}"; do
 	IFS=: read -r name _ _ _ _ unit <<<"$w"
