@@ -33,6 +33,8 @@ dd if=/dev/zero of="$dev_path" bs=1M oflag=direct status=none 2>/dev/null || tru
 ublk_add --target file --file /mnt/tmpfs/bench.img --queues "$queues" --depth 128
 dev[ublkit-file]=$dev_path
 rows=(null_blk loop ublkit-null ublkit-mem ublkit-file)
+# BENCH_ROWS / BENCH_WORKLOADS: regular expressions to measure a subset.
+mapfile -t rows < <(printf '%s\n' "${rows[@]}" | grep -E "${BENCH_ROWS:-.}")
 
 # name:rw:bs:jobs:iodepth:unit
 workloads=(
@@ -43,6 +45,7 @@ workloads=(
 	"seqread-128k:read:128k:1:16:mib"
 	"seqwrite-128k:write:128k:1:16:mib"
 )
+mapfile -t workloads < <(printf '%s\n' "${workloads[@]}" | grep -E "${BENCH_WORKLOADS:-.}")
 
 one_run() { # DEVICE RW BS JOBS DEPTH UNIT -> number
 	local out
@@ -85,8 +88,8 @@ for w in "${workloads[@]}"; do
 		v=${result[$name,$r]}
 		vl="" vn=""
 		if [[ $r == ublkit-* ]]; then
-			vl=$(ratio "$v" "${result[$name,loop]}")
-			vn=$(ratio "$v" "${result[$name,null_blk]}")
+			vl=$(ratio "$v" "${result[$name,loop]:-0}")
+			vn=$(ratio "$v" "${result[$name,null_blk]:-0}")
 		fi
 		printf '%-16s %-12s %12s %9s %11s\n' "$name" "$r" \
 			"$v $([[ $unit == iops ]] && echo IOPS || echo MiB/s)" "$vl" "$vn"
