@@ -5,7 +5,9 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -49,9 +51,23 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* A detached server's stderr is /dev/null: its messages go to syslog. */
+static bool stderr_is_null(void)
+{
+	struct stat st, null;
+
+	return fstat(STDERR_FILENO, &st) == 0 && stat("/dev/null", &null) == 0 &&
+	       S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev;
+}
+
 static void log_to_stderr(struct ublkit_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args, void *userdata)
 {
+	if (stderr_is_null()) {
+		openlog("ublkit", LOG_PID, LOG_DAEMON);
+		vsyslog(priority, format, args);
+		return;
+	}
 	static const char *const names[] = { "emerg", "alert", "crit", "error",
 					     "warning", "notice", "info", "debug" };
 
