@@ -63,13 +63,14 @@ static bool stderr_is_null(void)
 static void log_to_stderr(struct ublkit_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args, void *userdata)
 {
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
+					     "warning", "notice", "info", "debug" };
+
 	if (stderr_is_null()) {
 		openlog("ublkit", LOG_PID, LOG_DAEMON);
 		vsyslog(priority, format, args);
 		return;
 	}
-	static const char *const names[] = { "emerg", "alert", "crit", "error",
-					     "warning", "notice", "info", "debug" };
 
 	fprintf(stderr, "ublkit: %s: ", names[priority & 7]);
 	if (priority >= LOG_DEBUG)
