@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Orphan classification and cleanup decisions, against a fake control
+ * transport and a fake /proc, /run and /sys.
+ */
+#include "config.h"
+
+#include "fake-ublk-ctrl.h"
+#include "test.h"
+
+static char *root;
+
+/* A process in the fake /proc: STATE is R, S, T (stopped) or Z. */
+static void fake_proc(int pid, char state, unsigned long long start)
+{
+	char p[64], stat[256];
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	snprintf(stat, sizeof(stat),
+		 "%d (ublkit) %c 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 %llu 0 0\n", pid, state,
+		 start);
+	fake_write(root, p, stat);
+}
+
+static void fake_manifest(uint32_t id, const char *target, int pid, unsigned long long start)
+{
+	char p[128], m[512];
+
+	snprintf(p, sizeof(p), "/run/ublkit/devices/%u/manifest", id);
+	snprintf(m, sizeof(m),
+		 "id=%u\ntarget=%s\ntarget_arg=/dev/nvme0n1\nsize=1048576\nnr_queues=1\n"
+		 "queue_depth=64\nflags=1\nserver_pid=%d\nserver_start=%llu\n",
+		 id, target, pid, start);
+	fake_write(root, p, m);
+}
+
+static struct ublkit_ctx *setup(void)
+{
+	struct ublkit_ctx *ctx = test_ctx();
+
+	fake_reset();
+	fake_root_free(root);
+	root = fake_root_linux();
+	fake_proc(1, 'S', 1);
+	CHECK_EQ(ublkit_ctx_set_sysroot(ctx, root), 0);
+	return ctx;
+}
+
+static int classify(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o)
+{
+	int r = ublkit_orphan_check(ctx, id, o);
+
+	CHECK_EQ(r, 0);
+	return o->reason;
+}
+
+static void test_live_and_dead_servers(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_orphan o;
+
+	fake_proc(100, 'S', 5000);
+	fake_proc(101, 'T', 5000); /* SIGSTOPped */
+	fake_proc(102, 'Z', 5000); /* zombie: gone */
+	fake_add(0, UBLKIT_DEV_LIVE, 100, 0, true);
+	fake_add(1, UBLKIT_DEV_LIVE, 101, 0, true);
+	fake_add(2, UBLKIT_DEV_LIVE, 102, 0, true);
+	fake_add(3, UBLKIT_DEV_LIVE, 4242, 0, false);
+	fake_add(4, UBLKIT_DEV_DEAD, 4243, 0, true);
+	CHECK_EQ(classify(ctx, 0, &o), UBLKIT_ORPHAN_NOT);
+	CHECK_EQ(classify(ctx, 1, &o), UBLKIT_ORPHAN_NOT);
+	CHECK_EQ(classify(ctx, 2, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK_EQ(classify(ctx, 3, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(!o.ublkit_owned);
+	CHECK_EQ(classify(ctx, 4, &o), UBLKIT_ORPHAN_DEAD);
+	CHECK_EQ(ublkit_orphan_check(ctx, 9, &o), -ENODEV);
+	ublkit_ctx_unref(ctx);
+}
+
+static void test_setting_up(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_orphan o;
+
+	/* Between ADD_DEV and START_DEV the kernel reports pid -1. */
+	fake_proc(200, 'S', 7000);
+	fake_add(5, UBLKIT_DEV_DEAD, -1, 0, true);
+	fake_manifest(5, "null", 200, 7000);
+	CHECK_EQ(classify(ctx, 5, &o), UBLKIT_ORPHAN_NOT);
+	CHECK_EQ(o.server_pid, 200);
+	/* ... and when that server died before START_DEV, it is an orphan */
+	fake_add(6, UBLKIT_DEV_DEAD, -1, 0, true);
+	fake_manifest(6, "null", 201, 7000);
+	CHECK_EQ(classify(ctx, 6, &o), UBLKIT_ORPHAN_DEAD);
+	/* a foreign device with no server recorded and no holder of its node */
+	fake_add(7, UBLKIT_DEV_DEAD, -1, 0, false);
+	CHECK_EQ(classify(ctx, 7, &o), UBLKIT_ORPHAN_DEAD);
+	ublkit_ctx_unref(ctx);
+}
+
+static void test_pid_reuse(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_orphan o;
+
+	/* pid 300 exists, but started later than the server ublkit recorded */
+	fake_proc(300, 'S', 9999);
+	fake_add(8, UBLKIT_DEV_LIVE, 300, 0, true);
+	fake_manifest(8, "file", 300, 1234);
+	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	ublkit_ctx_unref(ctx);
+}
+
+static void test_recoverable_and_in_use(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_orphan o;
+
+	fake_add(10, UBLKIT_DEV_QUIESCED, 400, UBLKIT_F_USER_RECOVERY, true);
+	fake_manifest(10, "file", 400, 1);
+	fake_add(11, UBLKIT_DEV_QUIESCED, 401, UBLKIT_F_USER_RECOVERY, true);
+	fake_manifest(11, "mem", 401, 1);
+	fake_add(12, UBLKIT_DEV_QUIESCED, 402, UBLKIT_F_USER_RECOVERY, true);
+	fake_add(13, UBLKIT_DEV_QUIESCED, 403, 0, true);
+	fake_manifest(13, "file", 403, 1);
+	fake_write(root, "/proc/swaps",
+		   "Filename Type Size Used Priority\n/dev/ublkb13 partition 1024 0 -2\n");
+	CHECK_EQ(classify(ctx, 10, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(o.recoverable && !o.in_use);
+	CHECK_EQ(classify(ctx, 11, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(!o.recoverable); /* mem's data died with its server */
+	CHECK_EQ(classify(ctx, 12, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(!o.recoverable); /* no manifest: nothing to restart from */
+	CHECK_EQ(classify(ctx, 13, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(!o.recoverable && o.in_use);
+	ublkit_ctx_unref(ctx);
+}
+
+struct tally {
+	int deleted, recovered, skipped, failed;
+};
+
+static void count(const struct ublkit_orphan *o, int action, int error, void *data)
+{
+	struct tally *t = data;
+
+	t->deleted += action == UBLKIT_CLEANUP_DELETED;
+	t->recovered += action == UBLKIT_CLEANUP_RECOVERED;
+	t->skipped += action == UBLKIT_CLEANUP_SKIPPED;
+	t->failed += action == UBLKIT_CLEANUP_FAILED;
+}
+
+static void test_cleanup(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct tally t = { 0 };
+
+	fake_proc(500, 'S', 1);
+	fake_add(0, UBLKIT_DEV_LIVE, 500, 0, true);                        /* live: untouched */
+	fake_add(1, UBLKIT_DEV_DEAD, 501, 0, true);                        /* delete */
+	fake_add(2, UBLKIT_DEV_QUIESCED, 502, UBLKIT_F_USER_RECOVERY, true); /* recover */
+	fake_manifest(2, "file", 502, 1);
+	fake_add(3, UBLKIT_DEV_LIVE, 503, 0, false);                       /* mounted: skip */
+	fake_write(root, "/proc/mounts", "/dev/ublkb3 /mnt ext4 rw 0 0\n");
+
+	CHECK_EQ(ublkit_orphans_cleanup(ctx, UBLKIT_CLEANUP_DRY_RUN, count, &t), 3);
+	CHECK_EQ(t.deleted, 1);
+	CHECK_EQ(t.recovered, 1);
+	CHECK_EQ(t.skipped, 1);
+	CHECK_EQ(fake_stops + fake_dels + fake_spawns, 0); /* a dry run sends nothing */
+
+	memset(&t, 0, sizeof(t));
+	CHECK_EQ(ublkit_orphans_cleanup(ctx, 0, count, &t), 3);
+	CHECK_EQ(t.deleted, 1);
+	CHECK_EQ(t.recovered, 1);
+	CHECK_EQ(t.skipped, 1);
+	CHECK_EQ(fake_dels, 1);
+	CHECK_EQ(fake_spawns, 1);
+
+	/* Idempotent: what is left is the live device and the skipped one. */
+	memset(&t, 0, sizeof(t));
+	CHECK_EQ(ublkit_orphans_cleanup(ctx, 0, count, &t), 1);
+	CHECK_EQ(t.skipped, 1);
+	CHECK_EQ(fake_dels, 1);
+
+	/* --force deletes the mounted one too */
+	memset(&t, 0, sizeof(t));
+	CHECK_EQ(ublkit_orphans_cleanup(ctx, UBLKIT_CLEANUP_FORCE, count, &t), 1);
+	CHECK_EQ(t.deleted, 1);
+	CHECK_EQ(ublkit_orphans_cleanup(ctx, 0, count, &t), 0);
+	ublkit_ctx_unref(ctx);
+}
+
+int main(void)
+{
+	RUN(test_live_and_dead_servers);
+	RUN(test_setting_up);
+	RUN(test_pid_reuse);
+	RUN(test_recoverable_and_in_use);
+	RUN(test_cleanup);
+	fake_root_free(root);
+	return test_result();
+}
