@@ -74,7 +74,8 @@ struct ublk_io {
 	uint32_t done;		/* bytes finished (targets that split or retry) */
 	void *buf;
 	uint64_t start_ns;
-	int result;
+	int result;		/* what the last command committed */
+	unsigned int cmd_op;	/* the last command sent for this tag */
 	bool cmd_in_flight;	/* a FETCH/COMMIT_AND_FETCH is with the kernel */
 	bool target_in_flight;
 };

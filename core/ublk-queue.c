@@ -191,6 +191,8 @@ static int queue_send_cmd(struct ublk_queue *q, struct ublk_io *io, unsigned int
 	cmd->tag = io->tag;
 	cmd->result = result;
 	cmd->addr = (uint64_t)(uintptr_t)io->buf;
+	io->cmd_op = op;
+	io->result = result;
 	io->cmd_in_flight = true;
 	q->cmds_in_flight++;
 	return 0;
@@ -269,6 +271,10 @@ static void queue_cmd_done(struct ublk_queue *q, struct ublk_io *io, int res)
 		queue_new_request(q, io);
 		return;
 	}
+	/* Interrupted before the kernel took it: send the same command again. */
+	if ((res == -EINTR || res == -EAGAIN) && !q->aborted &&
+	    queue_send_cmd(q, io, io->cmd_op, io->result) == 0)
+		return;
 	if (res != UBLK_IO_RES_ABORT)
 		log_error(q->s->ctx, "queue %u tag %u: kernel returned %d", q->id, io->tag, res);
 	q->aborted = true;
