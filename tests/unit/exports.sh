@@ -2,7 +2,10 @@
 # libublkit exports exactly the ublkit_* symbols of its version script.
 set -u
 : "${top_builddir:?run through make check}" "${top_srcdir:?}"
-lib=$(ls "$top_builddir"/core/.libs/libublkit.so.[0-9]* 2>/dev/null | head -n1)
+lib=
+for f in "$top_builddir"/core/.libs/libublkit.so.[0-9]*; do
+	[ -f "$f" ] && [ ! -L "$f" ] && lib=$f
+done
 [ -n "$lib" ] || { echo "libublkit.so not built"; exit 77; }
 command -v nm >/dev/null || { echo "nm missing"; exit 77; }
 tmp=$(mktemp -d)
