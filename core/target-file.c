@@ -148,11 +148,8 @@ static void file_close(struct target *t)
 static int file_submit_rw(struct ublk_queue *q, struct ublk_io *io)
 {
 	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
-	uint64_t ud;
-
 	if (!sqe)
 		return -EBUSY;
-	ud = sqe->user_data;
 	if (io->op == UBLK_IO_OP_READ)
 		io_uring_prep_read(sqe, QUEUE_FILE_TARGET, (char *)io->buf + io->done,
 				   io->len - io->done, io->offset + io->done);
@@ -160,7 +157,6 @@ static int file_submit_rw(struct ublk_queue *q, struct ublk_io *io)
 		io_uring_prep_write(sqe, QUEUE_FILE_TARGET, (char *)io->buf + io->done,
 				    io->len - io->done, io->offset + io->done);
 	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = ud;
 	return TARGET_QUEUED;
 }
 
@@ -209,28 +205,20 @@ static int file_rw(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 static int file_flush(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
 	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
-	uint64_t ud;
-
 	if (!sqe)
 		return -EBUSY;
-	ud = sqe->user_data;
 	io_uring_prep_fsync(sqe, QUEUE_FILE_TARGET, IORING_FSYNC_DATASYNC);
 	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = ud;
 	return TARGET_QUEUED;
 }
 
 static int file_fallocate(struct ublk_queue *q, struct ublk_io *io, int mode)
 {
 	struct io_uring_sqe *sqe = queue_get_sqe(q, io);
-	uint64_t ud;
-
 	if (!sqe)
 		return -EBUSY;
-	ud = sqe->user_data;
 	io_uring_prep_fallocate(sqe, QUEUE_FILE_TARGET, mode, io->offset, io->len);
 	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = ud;
 	return TARGET_QUEUED;
 }
 

@@ -113,6 +113,8 @@ static inline void data_zero(void *dst, size_t n)
 }
 
 /* Target helpers (ublk-queue.c). */
+/* An SQE whose completion comes back to ->io_done() for @io; io_uring_prep_*()
+ * leaves its user_data alone. */
 struct io_uring_sqe *queue_get_sqe(struct ublk_queue *q, struct ublk_io *io);
 /* Fill a READ request with @len bytes from @src / take a WRITE request's
  * data into @dst: a copy into the I/O buffer, or UBLK_F_USER_COPY. */
