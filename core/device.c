@@ -89,7 +89,9 @@ UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsign
 	if (o.reason == UBLKIT_ORPHAN_NOT && ublkit_manifest_read(ctx, id, &m) == 0 &&
 	    m.server_pid == o.server_pid) {
 		log_debug(ctx, "ublk%u: asking server %d to stop", id, o.server_pid);
-		if (kill(o.server_pid, SIGTERM) == 0 && wait_gone(ctx, id, timeout_ms))
+		/* A stopped (SIGSTOP) server must run to drain: continue it. */
+		if (kill(o.server_pid, SIGTERM) == 0 && kill(o.server_pid, SIGCONT) == 0 &&
+		    wait_gone(ctx, id, timeout_ms))
 			return 0;
 		log_warn(ctx, "ublk%u: server %d did not stop in %u ms; deleting directly", id,
 			 o.server_pid, timeout_ms);
