@@ -76,4 +76,13 @@ kill -CONT "$live_pid"
 cmp <(dd if=/dev/ublkb1 bs=1M count=4 iflag=direct status=none) /tmp/live ||
 	fail "data changed across SIGSTOP/SIGCONT"
 assert_ok ublkit del 1 2
+
+# Deleting the device of a stopped server continues it so it can drain.
+ublk_add --target mem --size 64M --id 4
+kill -STOP "$dev_pid"
+start=$SECONDS
+assert_ok ublkit del --timeout 20 4
+((SECONDS - start < 15)) || fail "del of a stopped server's device took $((SECONDS - start)) s"
+ublk_gone 4 || fail "ublk4 left after del"
+wait_for 10 pid_gone "$dev_pid" || fail "the stopped server did not exit"
 assert_eq 0 "$(ublk_count)" "devices left"
