@@ -91,18 +91,3 @@ int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *re
 		return r;
 	return ublkit_parse_u64(buf, ret);
 }
-
-int ublkit_write_string(const struct ublkit_ctx *ctx, const char *path, const char *s)
-{
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(s);
-	ssize_t n;
-
-	fd = ublkit_open(ctx, path, O_WRONLY);
-	if (fd < 0)
-		return fd;
-	n = write(fd, s, len);
-	if (n < 0)
-		return neg_errno();
-	return (size_t)n == len ? 0 : -EIO;
-}

@@ -22,6 +22,7 @@ struct ublk_ctrl {
 	uint64_t seq;
 	uint64_t features;
 	bool features_known;
+	bool no_get_features;	/* the kernel predates GET_FEATURES */
 	bool broken;		/* a command never completed: rebuild before reuse */
 };
 
@@ -214,9 +215,14 @@ UBLKIT_EXPORT int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *fea
 		*features = ctx->ctrl->features;
 		return 0;
 	}
-	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_FEATURES, (uint32_t)-1, &f, sizeof(f), 0);
-	if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOTTY)
+	if (ctx->ctrl && ctx->ctrl->no_get_features)
 		return -EOPNOTSUPP;
+	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_FEATURES, (uint32_t)-1, &f, sizeof(f), 0);
+	if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOTTY) {
+		/* Linux < 6.5: ask once, use the legacy opcodes from then on. */
+		ctx->ctrl->no_get_features = true;
+		return -EOPNOTSUPP;
+	}
 	if (r < 0)
 		return r;
 	ctx->ctrl->features = f;

@@ -55,23 +55,7 @@ struct ublksrv_ctrl_cmd {
 	__u32 reserved;
 };
 
-struct ublksrv_ctrl_dev_info {
-	__u16 nr_hw_queues;
-	__u16 queue_depth;
-	__u16 state;
-	__u16 pad0;
-	__u32 max_io_buf_bytes;
-	__u32 dev_id;
-	__s32 ublksrv_pid;
-	__u32 pad1;
-	__u64 flags;
-	__u64 ublksrv_flags;
-	__u32 owner_uid;
-	__u32 owner_gid;
-	__u64 reserved1;
-	__u64 reserved2;
-};
-
+/* struct ublksrv_ctrl_dev_info: see struct ublkit_uapi_dev_info below. */
 #define UBLK_IO_OP_READ 0
 #define UBLK_IO_OP_WRITE 1
 #define UBLK_IO_OP_FLUSH 2
@@ -228,7 +212,8 @@ struct ublk_params {
 
 /*
  * struct ublksrv_ctrl_dev_info as of Linux 6.5, which named two reserved
- * words owner_uid/owner_gid. Same size and layout as every older header's.
+ * words owner_uid/owner_gid. Same size and layout as every older header's;
+ * used for GET_DEV_INFO and ADD_DEV whatever the system header says.
  */
 struct ublkit_uapi_dev_info {
 	__u16 nr_hw_queues;
@@ -246,8 +231,11 @@ struct ublkit_uapi_dev_info {
 	__u64 reserved1;
 	__u64 reserved2;
 };
+#ifdef HAVE_LINUX_UBLK_CMD_H
 _Static_assert(sizeof(struct ublkit_uapi_dev_info) == sizeof(struct ublksrv_ctrl_dev_info),
 	       "ublksrv_ctrl_dev_info layout");
+#endif
+_Static_assert(sizeof(struct ublkit_uapi_dev_info) == 64, "ublksrv_ctrl_dev_info layout");
 _Static_assert(sizeof(struct ublksrv_ctrl_cmd) == 32, "ublksrv_ctrl_cmd layout");
 
 /* Size of the per-queue descriptor area mmapped from /dev/ublkcN. */

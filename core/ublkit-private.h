@@ -82,7 +82,6 @@ bool ublkit_exists(const struct ublkit_ctx *ctx, const char *path);
 /* Reads a small file, strips the trailing newline. Returns length or -errno. */
 int ublkit_read_line(const struct ublkit_ctx *ctx, const char *path, char *buf, size_t size);
 int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *ret);
-int ublkit_write_string(const struct ublkit_ctx *ctx, const char *path, const char *s);
 
 /* string helpers (util.c) */
 int ublkit_parse_u64(const char *s, uint64_t *ret);

@@ -242,12 +242,6 @@ void json_uint(const char *key, unsigned long long value)
 	printf("%llu", value);
 }
 
-void json_double(const char *key, double value)
-{
-	json_key(key);
-	printf("%.3f", value);
-}
-
 void json_bool(const char *key, bool value)
 {
 	json_key(key);

@@ -80,7 +80,6 @@ void json_int(const char *key, long long value);
 void json_uint(const char *key, unsigned long long value);
 void json_bool(const char *key, bool value);
 void json_null(const char *key);
-void json_double(const char *key, double value);
 void json_finish(void);
 
 #endif
