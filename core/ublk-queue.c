@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -372,36 +373,14 @@ static int queue_start(struct ublk_queue *q)
 	return r < 0 ? r : 0;
 }
 
-/*
- * Under load, wake up for a batch rather than for every request: wait for
- * half as many completions as the last round brought, but never longer
- * than BATCH_WAIT_NS. An idle or lightly loaded queue waits for one.
- */
-#define BATCH_WAIT_NS 50000
-#define BATCH_MAX 32
-
-static int queue_wait(struct ublk_queue *q, unsigned int want)
-{
-	struct __kernel_timespec ts = { .tv_nsec = BATCH_WAIT_NS };
-	struct io_uring_cqe *cqe;
-	int r;
-
-	if (want <= 1)
-		return io_uring_submit_and_wait(&q->ring, 1);
-	r = io_uring_submit_and_wait_timeout(&q->ring, &cqe, want, &ts, NULL);
-	return r == -ETIME ? 0 : r;
-}
-
 static void queue_loop(struct ublk_queue *q)
 {
-	unsigned int want = 1;
-
 	while (!q->abandon && (q->cmds_in_flight || q->target_in_flight)) {
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 		int r;
 
-		r = queue_wait(q, want);
+		r = io_uring_submit_and_wait(&q->ring, 1);
 		if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN) {
 			log_error(q->s->ctx, "queue %u: io_uring: %s", q->id, strerror(-r));
 			break;
@@ -412,8 +391,25 @@ static void queue_loop(struct ublk_queue *q)
 		}
 		io_uring_cq_advance(&q->ring, n);
 		__atomic_store_n(&q->st->in_flight, q->target_in_flight, __ATOMIC_RELAXED);
-		want = n >= 4 ? (n / 2 < BATCH_MAX ? n / 2 : BATCH_MAX) : 1;
 	}
+}
+
+/*
+ * By default a queue thread runs SCHED_BATCH: a request arriving does not
+ * preempt the task that submitted it, so the submitter goes on queueing
+ * until it waits, and the thread then takes the whole batch in one
+ * wake-up. On a busy CPU that halves the context switches per request;
+ * the price is up to a scheduler slice of added latency when the CPU is
+ * busy with something else. UBLKIT_DEV_LOW_LATENCY keeps SCHED_OTHER.
+ */
+static void queue_set_sched(struct ublk_queue *q)
+{
+	struct sched_param sp = { 0 };
+
+	if (q->s->params.flags & UBLKIT_DEV_LOW_LATENCY)
+		return;
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
+		log_debug(q->s->ctx, "queue %u: SCHED_BATCH: %m", q->id);
 }
 
 void *queue_thread(void *arg)
@@ -426,6 +422,7 @@ void *queue_thread(void *arg)
 	q->tid = (pid_t)syscall(SYS_gettid);
 	snprintf(name, sizeof(name), "ublkit-q%u", q->id);
 	prctl(PR_SET_NAME, name);
+	queue_set_sched(q);
 	r = queue_start(q);
 	queue_signal_ready(q, r);
 	if (r == 0)

@@ -45,6 +45,8 @@ static const char usage[] =
 	"      --read-only            export the device read-only\n"
 	"      --rotational           mark the device rotational\n"
 	"      --no-discard           do not announce discard / write-zeroes\n"
+	"      --low-latency          queue threads preempt the submitter (SCHED_OTHER)\n"
+	"                             instead of taking requests in batches (SCHED_BATCH)\n"
 	"  -F, --foreground           serve in this process until SIGTERM/SIGINT\n"
 	"  -j, --json                 print the result as JSON\n"
 	"\n"
@@ -87,7 +89,7 @@ static int parse_u32_size(const char *name, const char *arg, uint32_t *ret)
 
 static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 {
-	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD };
+	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD, OPT_LOWLAT };
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "target", required_argument, NULL, 't' },
@@ -103,6 +105,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		{ "read-only", no_argument, NULL, OPT_RO },
 		{ "rotational", no_argument, NULL, OPT_ROT },
 		{ "no-discard", no_argument, NULL, OPT_NODISCARD },
+		{ "low-latency", no_argument, NULL, OPT_LOWLAT },
 		{ "foreground", no_argument, NULL, 'F' },
 		{},
 	};
@@ -138,6 +141,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		case OPT_RO: o->p.flags |= UBLKIT_DEV_READ_ONLY; break;
 		case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; break;
 		case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; break;
+		case OPT_LOWLAT: o->p.flags |= UBLKIT_DEV_LOW_LATENCY; break;
 		case 'F': o->foreground = true; break;
 		default:
 			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);

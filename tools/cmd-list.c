@@ -206,9 +206,13 @@ static void print_info(const struct dev_view *v, uint64_t rss, uint64_t locked)
 	if (v->alive)
 		printf("  server memory:  %s resident, %s locked\n",
 		       tool_format_size(rss, a, sizeof(a)), tool_format_size(locked, b, sizeof(b)));
-	if (v->has_manifest)
+	if (v->has_manifest) {
 		printf("  target:         %s%s%s\n", v->m.target, v->m.target_arg[0] ? " " : "",
 		       v->m.target_arg);
+		printf("  scheduling:     %s\n", v->m.params.flags & UBLKIT_DEV_LOW_LATENCY
+						      ? "low latency (SCHED_OTHER)"
+						      : "batch (SCHED_BATCH)");
+	}
 	if (v->has_params) {
 		printf("  block size:     %u logical, %u physical\n", p->logical_block_size,
 		       p->physical_block_size);
@@ -254,8 +258,10 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	json_uint("server_rss_bytes", rss);
 	json_uint("server_locked_bytes", locked);
 	json_bool("recovery", v.info.flags & UBLKIT_F_USER_RECOVERY);
-	if (v.has_manifest)
+	if (v.has_manifest) {
 		json_string("target_arg", v.m.target_arg);
+		json_bool("low_latency", v.m.params.flags & UBLKIT_DEV_LOW_LATENCY);
+	}
 	if (v.has_params) {
 		json_uint("logical_block_size", v.params.logical_block_size);
 		json_uint("physical_block_size", v.params.physical_block_size);

@@ -35,6 +35,15 @@ check_device() { # TARGET SIZE
 	ublkit stats "$dev_id"
 }
 
+# queue_policies PID: the scheduling policy of each ublkit-q* thread.
+queue_policies() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[[ $(cat "$t/comm") == ublkit-q* ]] || continue
+		chrt -p "${t##*/}" | sed -n 's/.*scheduling policy: //p'
+	done | sort | uniq -c | sed 's/^ *//'
+}
+
 remove_device() {
 	assert_ok ublkit del "$dev_id"
 	wait_for 10 ublk_gone "$dev_id" || fail "ublk$dev_id still exists after del"
@@ -42,12 +51,16 @@ remove_device() {
 	assert_missing "$dev_path" "/run/ublkit/devices/$dev_id"
 }
 
-ublk_add --target null --size 1G
+ublk_add --target null --size 1G --low-latency --queues 2
 check_device null $((1 << 30))
+assert_eq "2 SCHED_OTHER" "$(queue_policies "$dev_pid")" "queue thread policies (--low-latency)"
+assert_eq true "$(ublkit info --json "$dev_id" | jq -r .low_latency)" "info low_latency"
 remove_device
 
 ublk_add --target mem --size 256M --queues 2
 check_device mem $((256 << 20))
+assert_eq "2 SCHED_BATCH" "$(queue_policies "$dev_pid")" "queue thread policies"
+assert_eq false "$(ublkit info --json "$dev_id" | jq -r .low_latency)" "info low_latency"
 ublkit list
 ublkit info "$dev_id"
 remove_device

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib-ublk.sh"
 need_cmd fio e2fsck
 
-ublk_add --target file --file /dev/nvme0n1 --recovery --queues 2 --id 5
+ublk_add --target file --file /dev/nvme0n1 --recovery --queues 2 --id 5 --low-latency
 assert_eq true "$(ublkit info --json 5 | jq -r .recovery)" "recovery flag"
 
 # fio verify across a crash.
@@ -28,6 +28,7 @@ assert_ok ublkit recover 5
 wait_state 5 live 30
 new_pid=$(ublkit info --json 5 | jq -r .server_pid)
 [[ $new_pid != "$dev_pid" ]] || fail "the server pid did not change"
+assert_eq true "$(ublkit info --json 5 | jq -r .low_latency)" "--low-latency kept by recovery"
 rc=0
 wait "$fio_pid" || rc=$?
 tail -n 20 /tmp/fio.out

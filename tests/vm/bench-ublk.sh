@@ -1,8 +1,10 @@
 #!/bin/bash
 # Benchmark: ublkit targets against the kernel's own null_blk and loop
-# device, in one boot. Prints a table of median IOPS (4k random) and MiB/s
-# (128k sequential) over REPEAT runs, and the ratio of each ublkit row to
-# loop and to null_blk. Not a pass/fail test: run it with
+# device, in one boot. Prints a table of median IOPS (4k random: depth 1,
+# and depth 64 with 1 and 2 jobs) and MiB/s (128k sequential) over REPEAT
+# runs, and the ratio of each ublkit row to loop and to null_blk. The
+# ublkit-null-lowlat row shows what --low-latency trades away. Not a
+# pass/fail test: run it with
 #   tests/vm/run bench-ublk.sh
 # vm-timeout: 3000
 . "$(dirname "$0")/lib.sh"
@@ -10,11 +12,11 @@
 need_cmd fio jq losetup
 
 runtime=${BENCH_RUNTIME:-5}
-repeat=${BENCH_REPEAT:-3}
+repeat=${BENCH_REPEAT:-5}
 queues=${BENCH_QUEUES:-2}
 size=512M
 
-modprobe null_blk nr_devices=1 queue_mode=2 submit_queues=2 hw_queue_depth=128 gb=1 \
+modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$queues" hw_queue_depth=128 gb=1 \
 	irqmode=0 || fail "cannot load null_blk"
 wait_for 10 test -b /dev/nullb0 || fail "no /dev/nullb0"
 tmpfs_file /mnt/tmpfs/bench.img "$size"
@@ -27,17 +29,20 @@ dev[null_blk]=/dev/nullb0
 dev[loop]=$loopdev
 ublk_add --target null --size 1G --queues "$queues" --depth 128
 dev[ublkit-null]=$dev_path
+ublk_add --target null --size 1G --queues "$queues" --depth 128 --low-latency
+dev[ublkit-null-lowlat]=$dev_path
 ublk_add --target mem --size "$size" --queues "$queues" --depth 128
 dev[ublkit-mem]=$dev_path
 dd if=/dev/zero of="$dev_path" bs=1M oflag=direct status=none 2>/dev/null || true
 ublk_add --target file --file /mnt/tmpfs/bench.img --queues "$queues" --depth 128
 dev[ublkit-file]=$dev_path
-rows=(null_blk loop ublkit-null ublkit-mem ublkit-file)
+rows=(null_blk loop ublkit-null ublkit-null-lowlat ublkit-mem ublkit-file)
 # BENCH_ROWS / BENCH_WORKLOADS: regular expressions to measure a subset.
 mapfile -t rows < <(printf '%s\n' "${rows[@]}" | grep -E "${BENCH_ROWS:-.}")
 
 # name:rw:bs:jobs:iodepth:unit
 workloads=(
+	"randread-4k-qd1:randread:4k:1:1:iops"
 	"randread-4k-1j:randread:4k:1:64:iops"
 	"randread-4k-2j:randread:4k:2:64:iops"
 	"randwrite-4k-1j:randwrite:4k:1:64:iops"
@@ -80,8 +85,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 
 echo
 echo "ublkit benchmark: median of $repeat x ${runtime}s runs, fio io_uring direct, $(uname -r), $(nproc) CPUs"
-echo "ublkit devices: $queues queue(s) x depth 128; loop over a tmpfs file; null_blk: 2 submit queues"
-printf '%-16s %-12s %12s %9s %11s\n' WORKLOAD DEVICE RESULT "VS LOOP" "VS NULL_BLK"
+echo "ublkit devices: $queues queue(s) x depth 128, queue threads SCHED_BATCH (ublkit-null-lowlat: --low-latency)"
+echo "loop over a tmpfs file; null_blk: $queues submit queues, irqmode=0"
+printf '%-16s %-19s %12s %9s %11s\n' WORKLOAD DEVICE RESULT "VS LOOP" "VS NULL_BLK"
 for w in "${workloads[@]}"; do
 	IFS=: read -r name _ _ _ _ unit <<<"$w"
 	for r in "${rows[@]}"; do
@@ -91,7 +97,7 @@ for w in "${workloads[@]}"; do
 			vl=$(ratio "$v" "${result[$name,loop]:-0}")
 			vn=$(ratio "$v" "${result[$name,null_blk]:-0}")
 		fi
-		printf '%-16s %-12s %12s %9s %11s\n' "$name" "$r" \
+		printf '%-16s %-19s %12s %9s %11s\n' "$name" "$r" \
 			"$v $([[ $unit == iops ]] && echo IOPS || echo MiB/s)" "$vl" "$vn"
 	done
 done

@@ -112,6 +112,9 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id);
 #define UBLKIT_DEV_VOLATILE_CACHE (1u << 3)	/* the target has a cache: FLUSH is sent */
 #define UBLKIT_DEV_FUA (1u << 4)
 #define UBLKIT_DEV_NO_DISCARD (1u << 5)		/* hide discard even if the target has it */
+/* Queue threads preempt the submitter (SCHED_OTHER) instead of batching
+ * requests (SCHED_BATCH): lower latency on a busy CPU, fewer IOPS. */
+#define UBLKIT_DEV_LOW_LATENCY (1u << 6)
 
 #define UBLKIT_DEFAULT_QUEUE_DEPTH 128
 #define UBLKIT_DEFAULT_MAX_IO_BYTES (128u << 10)
