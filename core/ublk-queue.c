@@ -398,15 +398,16 @@ static void queue_loop(struct ublk_queue *q)
  * By default a queue thread runs SCHED_BATCH: a request arriving does not
  * preempt the task that submitted it, so the submitter goes on queueing
  * until it waits, and the thread then takes the whole batch in one
- * wake-up. On a busy CPU that halves the context switches per request;
+ * wake-up. On busy CPUs that cuts context switches per request several-fold;
  * the price is up to a scheduler slice of added latency when the CPU is
- * busy with something else. UBLKIT_DEV_LOW_LATENCY keeps SCHED_OTHER.
+ * busy with something else. UBLKIT_DEV_LOW_LATENCY keeps SCHED_OTHER, and
+ * a policy the server was started with (chrt -f, say) is left alone.
  */
 static void queue_set_sched(struct ublk_queue *q)
 {
 	struct sched_param sp = { 0 };
 
-	if (q->s->params.flags & UBLKIT_DEV_LOW_LATENCY)
+	if ((q->s->params.flags & UBLKIT_DEV_LOW_LATENCY) || sched_getscheduler(0) != SCHED_OTHER)
 		return;
 	if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
 		log_debug(q->s->ctx, "queue %u: SCHED_BATCH: %m", q->id);

@@ -65,6 +65,12 @@ ublkit list
 ublkit info "$dev_id"
 remove_device
 
+# A policy the server is started under is kept, not turned into SCHED_BATCH.
+o=$(chrt -f 5 ublkit add --json --target null --size 64M) || fail "chrt -f 5 ublkit add failed"
+dev_id=$(jq -r .id <<<"$o") dev_pid=$(jq -r .server_pid <<<"$o") dev_path=$(jq -r .block_device <<<"$o")
+assert_eq "1 SCHED_FIFO" "$(queue_policies "$dev_pid")" "queue thread policy under chrt -f"
+remove_device
+
 ublk_add --target file --file /mnt/tmpfs/backing
 check_device file $((256 << 20))
 remove_device
