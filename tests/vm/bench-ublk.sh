@@ -66,25 +66,29 @@ one_run() { # DEVICE RW BS JOBS DEPTH UNIT -> number
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A result
+# Rounds go over every device in turn, so that a slow stretch of the host
+# hits all devices of a workload alike instead of one device's runs.
+declare -A result vals
 for w in "${workloads[@]}"; do
 	IFS=: read -r name rw bs jobs depth unit <<<"$w"
-	for r in "${rows[@]}"; do
-		vals=()
-		for ((i = 0; i < repeat; i++)); do
+	for ((i = 0; i < repeat; i++)); do
+		for r in "${rows[@]}"; do
 			v=$(one_run "${dev[$r]}" "$rw" "$bs" "$jobs" "$depth" "$unit") ||
 				fail "fio failed on $r ($name)"
-			vals+=("$v")
+			vals[$name,$r]+="$v "
 		done
-		result[$name,$r]=$(median "${vals[@]}")
-		log "$name $r: ${vals[*]} -> median ${result[$name,$r]}"
+	done
+	for r in "${rows[@]}"; do
+		# shellcheck disable=SC2086 # a list of numbers
+		result[$name,$r]=$(median ${vals[$name,$r]})
+		log "$name $r: ${vals[$name,$r]}-> median ${result[$name,$r]}"
 	done
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 echo
-echo "ublkit benchmark: median of $repeat x ${runtime}s runs, fio io_uring direct, $(uname -r), $(nproc) CPUs"
+echo "ublkit benchmark: median of $repeat rounds (every device in turn) x ${runtime}s runs, fio io_uring direct, $(uname -r), $(nproc) CPUs"
 echo "ublkit devices: $queues queue(s) x depth 128, queue threads SCHED_BATCH (ublkit-null-lowlat: --low-latency)"
 echo "loop over a tmpfs file; null_blk: $queues submit queues, irqmode=0"
 printf '%-16s %-19s %12s %9s %11s\n' WORKLOAD DEVICE RESULT "VS LOOP" "VS NULL_BLK"
