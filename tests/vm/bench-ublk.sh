@@ -38,7 +38,7 @@ ublk_add --target file --file /mnt/tmpfs/bench.img --queues "$queues" --depth 12
 dev[ublkit-file]=$dev_path
 rows=(null_blk loop ublkit-null ublkit-null-lowlat ublkit-mem ublkit-file)
 # BENCH_ROWS / BENCH_WORKLOADS: regular expressions to measure a subset.
-mapfile -t rows < <(printf '%s\n' "${rows[@]}" | grep -E "${BENCH_ROWS:-.}")
+mapfile -t rows < <(printf '%s\n' "${rows[@]}" | grep -E -e "${BENCH_ROWS:-.}")
 
 # name:rw:bs:jobs:iodepth:unit
 workloads=(
@@ -50,7 +50,7 @@ workloads=(
 	"seqread-128k:read:128k:1:16:mib"
 	"seqwrite-128k:write:128k:1:16:mib"
 )
-mapfile -t workloads < <(printf '%s\n' "${workloads[@]}" | grep -E "${BENCH_WORKLOADS:-.}")
+mapfile -t workloads < <(printf '%s\n' "${workloads[@]}" | grep -E -e "${BENCH_WORKLOADS:-.}")
 
 one_run() { # DEVICE RW BS JOBS DEPTH UNIT -> number
 	local out
