@@ -82,12 +82,11 @@ UBLKIT_EXPORT int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsign
 	struct ublkit_orphan o;
 	int r;
 
-	r = ublkit_orphan_check(ctx, id, &o);
+	r = orphan_check(ctx, id, &o, &m);
 	if (r < 0)
 		return r;
 	/* Our own server, alive: let it drain and delete its device itself. */
-	if (o.reason == UBLKIT_ORPHAN_NOT && ublkit_manifest_read(ctx, id, &m) == 0 &&
-	    m.server_pid == o.server_pid) {
+	if (o.reason == UBLKIT_ORPHAN_NOT && o.has_manifest && m.server_pid == o.server_pid) {
 		log_debug(ctx, "ublk%u: asking server %d to stop", id, o.server_pid);
 		/* A stopped (SIGSTOP) server must run to drain: continue it. */
 		if (kill(o.server_pid, SIGTERM) == 0 && kill(o.server_pid, SIGCONT) == 0 &&

@@ -121,9 +121,9 @@ static bool disk_in_use(struct ublkit_ctx *ctx, uint32_t id)
 	return held;
 }
 
-UBLKIT_EXPORT int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o)
+int orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o,
+		 struct ublkit_manifest *m)
 {
-	struct ublkit_manifest m;
 	int r;
 
 	memset(o, 0, sizeof(*o));
@@ -131,22 +131,29 @@ UBLKIT_EXPORT int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struc
 	if (r < 0)
 		return r;
 	o->ublkit_owned = ublkit_dev_info_is_ublkit(&o->info);
-	o->has_manifest = ublkit_manifest_read(ctx, id, &m) == 0;
+	o->has_manifest = ublkit_manifest_read(ctx, id, m) == 0;
 	o->server_pid = o->info.server_pid;
 	if (o->server_pid <= 0 && o->has_manifest)
-		o->server_pid = m.server_pid;
+		o->server_pid = m->server_pid;
 	if (o->server_pid <= 0)
 		o->server_pid = cdev_holder(ctx, id);
-	if (server_alive(ctx, o->server_pid, o->has_manifest ? &m : NULL))
+	if (server_alive(ctx, o->server_pid, o->has_manifest ? m : NULL))
 		return 0;
 	o->reason = o->info.state == UBLKIT_DEV_DEAD ? UBLKIT_ORPHAN_DEAD
 						     : UBLKIT_ORPHAN_SERVER_GONE;
 	o->recoverable = o->info.state == UBLKIT_DEV_QUIESCED &&
 			 (o->info.flags & UBLKIT_F_USER_RECOVERY) && o->has_manifest &&
-			 target_survives_server(m.target);
+			 target_survives_server(m->target);
 	if (o->info.state != UBLKIT_DEV_DEAD)
 		o->in_use = disk_in_use(ctx, id);
 	return 0;
+}
+
+UBLKIT_EXPORT int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o)
+{
+	struct ublkit_manifest m;
+
+	return orphan_check(ctx, id, o, &m);
 }
 
 UBLKIT_EXPORT int ublkit_orphans_detect(struct ublkit_ctx *ctx, struct ublkit_orphan **ret)
@@ -221,11 +228,10 @@ UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, struct ubl
 	struct ublkit_orphan o;
 	int r;
 
-	r = ublkit_orphan_check(ctx, id, &o);
+	r = orphan_check(ctx, id, &o, &m);
 	if (r < 0)
 		return r;
-	r = ublkit_manifest_read(ctx, id, &m);
-	if (r < 0) {
+	if (!o.has_manifest) {
 		log_error(ctx, "ublk%u: ublkit has no manifest for it (not created by ublkit here)", id);
 		return -ENOENT;
 	}

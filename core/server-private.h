@@ -73,6 +73,10 @@ int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, ch
 
 
 /* device.c */
+/* orphan.c: ublkit_orphan_check() that also hands back the manifest it
+ * read (valid when o->has_manifest). */
+int orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o,
+		 struct ublkit_manifest *m);
 /* STOP_DEV (if needed) and DEL_DEV, and forget the manifest. */
 int ublk_stop_delete(struct ublkit_ctx *ctx, uint32_t id);
 uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid);

@@ -26,10 +26,7 @@ victim_pid=$dev_pid
 fio --name=heavy --filename=/dev/ublkb3 --ioengine=io_uring --direct=1 --rw=randrw --bs=4k \
 	--iodepth=128 --numjobs=2 --time_based --runtime=120 >/tmp/fio.out 2>&1 &
 fio_pid=$!
-sleep 3
-kill -0 "$fio_pid" || fail "fio did not start"
-kill -9 "$victim_pid"
-log "killed server $victim_pid of ublk3 under I/O"
+crash_under_fio 3 "$fio_pid" "$victim_pid" 3
 wait_state 3 dead 60
 wait_for 60 pid_gone "$fio_pid" || fail "fio still runs 60 s after its device died"
 wait "$fio_pid" && fail "fio reported success on a device whose server was killed"

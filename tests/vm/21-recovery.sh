@@ -16,10 +16,7 @@ fio --name=across --filename=/dev/ublkb5 --ioengine=io_uring --direct=1 --rw=ran
 	--bsrange=4k-64k --iodepth=32 --size=256M --rate=24m --verify=crc32c --do_verify=1 \
 	--verify_fatal=1 --randrepeat=0 >/tmp/fio.out 2>&1 &
 fio_pid=$!
-sleep 4
-kill -0 "$fio_pid" || fail "fio ended before the crash: $(cat /tmp/fio.out)"
-kill -9 "$dev_pid"
-log "killed server $dev_pid of ublk5 under fio"
+crash_under_fio 4 "$fio_pid" "$dev_pid" 5
 wait_state 5 quiesced 60
 assert_block /dev/ublkb5
 assert_ok ublkit orphans --json

@@ -73,3 +73,12 @@ server_stopped() {
 	pid=$(ublkit info --json "$1" | jq -r .server_pid)
 	[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == T ]]
 }
+
+# crash_under_fio SECS FIO_PID SERVER_PID ID: after SECS of I/O, kill -9 the
+# server of ublkID while fio (writing /tmp/fio.out) still runs.
+crash_under_fio() {
+	sleep "$1"
+	kill -0 "$2" || fail "fio ended before the crash: $(cat /tmp/fio.out)"
+	kill -9 "$3"
+	log "killed server $3 of ublk$4 under fio"
+}
