@@ -45,42 +45,72 @@ int manifest_mkdir(const struct ublkit_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-int manifest_write(struct ublkit_server *s)
+int manifest_format(const struct ublkit_manifest *m, char *buf, size_t size)
 {
-	const struct ublkit_dev_params *p = &s->params;
-	char path[4096], tmp[4200];
-	FILE *f;
+	const struct ublkit_dev_params *p = &m->params;
+	int n;
+
+	if (strchr(m->target, '\n') || strchr(m->target_arg, '\n'))
+		return -EINVAL;
+	n = snprintf(buf, size,
+		     "id=%u\ntarget=%s\ntarget_arg=%s\nsize=%" PRIu64 "\nlogical_block_size=%u\n"
+		     "physical_block_size=%u\nmax_io_bytes=%u\nnr_queues=%u\nqueue_depth=%u\n"
+		     "flags=%u\ndiscard_granularity=%u\nmax_discard_bytes=%u\nserver_pid=%d\n"
+		     "server_start=%" PRIu64 "\n",
+		     m->id, m->target, m->target_arg, p->size, p->logical_block_size,
+		     p->physical_block_size, p->max_io_bytes, p->nr_queues, p->queue_depth, p->flags,
+		     p->discard_granularity, p->max_discard_bytes, m->server_pid, m->server_start);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[4200];
+	_cleanup_close_ int fd = -1;
 	int r;
 
+	r = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return neg_errno();
+	if (write(fd, data, len) != (ssize_t)len) {
+		r = neg_errno();
+		unlink(tmp);
+		return r;
+	}
+	if (rename(tmp, path) < 0) {
+		r = neg_errno();
+		unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+int manifest_write(struct ublkit_server *s)
+{
+	struct ublkit_manifest m = {
+		.id = (uint32_t)s->id,
+		.params = s->params,
+		.server_pid = (int32_t)getpid(),
+		.server_start = proc_start_time(s->ctx, getpid()),
+	};
+	char path[4096], text[8192];
+	int r, n;
+
+	snprintf(m.target, sizeof(m.target), "%s", s->target_name);
+	snprintf(m.target_arg, sizeof(m.target_arg), "%s", s->target_arg ? s->target_arg : "");
+	n = manifest_format(&m, text, sizeof(text));
+	if (n < 0)
+		return n;
 	r = manifest_mkdir(s->ctx, (uint32_t)s->id);
 	if (r < 0)
 		return r;
 	r = manifest_dir(s->ctx, (uint32_t)s->id, "manifest", path, sizeof(path));
 	if (r < 0)
 		return r;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return neg_errno();
-	fprintf(f,
-		"id=%d\ntarget=%s\ntarget_arg=%s\nsize=%" PRIu64 "\nlogical_block_size=%u\n"
-		"physical_block_size=%u\nmax_io_bytes=%u\nnr_queues=%u\nqueue_depth=%u\n"
-		"flags=%u\ndiscard_granularity=%u\nmax_discard_bytes=%u\nserver_pid=%d\n"
-		"server_start=%" PRIu64 "\n",
-		s->id, s->target_name, s->target_arg ? s->target_arg : "", p->size,
-		p->logical_block_size, p->physical_block_size, p->max_io_bytes, p->nr_queues,
-		p->queue_depth, p->flags, p->discard_granularity, p->max_discard_bytes,
-		(int)getpid(), proc_start_time(s->ctx, getpid()));
-	if (fflush(f) != 0 || ferror(f)) {
-		r = neg_errno();
-		fclose(f);
-		unlink(tmp);
-		return r;
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0)
-		return neg_errno();
-	return 0;
+	return write_atomic(path, text, (size_t)n);
 }
 
 void manifest_remove(struct ublkit_ctx *ctx, uint32_t id)
@@ -133,6 +163,25 @@ static void manifest_set(struct ublkit_manifest *m, const char *key, const char 
 		m->server_start = v;
 }
 
+int manifest_parse_kv(struct ublkit_manifest *m, char *line)
+{
+	char *eq = strchr(line, '=');
+
+	line[strcspn(line, "\n")] = '\0';
+	if (!eq || eq == line)
+		return -EINVAL;
+	*eq = '\0';
+	manifest_set(m, line, eq + 1);
+	*eq = '=';
+	return 0;
+}
+
+void manifest_init(struct ublkit_manifest *m)
+{
+	memset(m, 0, sizeof(*m));
+	ublkit_dev_params_init(&m->params);
+}
+
 UBLKIT_EXPORT int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id,
 				       struct ublkit_manifest *m)
 {
@@ -148,18 +197,10 @@ UBLKIT_EXPORT int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id,
 	f = fopen(p, "re");
 	if (!f)
 		return neg_errno();
-	memset(m, 0, sizeof(*m));
-	ublkit_dev_params_init(&m->params);
+	manifest_init(m);
 	m->id = id;
-	while (getline(&line, &cap, f) > 0) {
-		char *eq = strchr(line, '=');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!eq)
-			continue;
-		*eq = '\0';
-		manifest_set(m, line, eq + 1);
-	}
+	while (getline(&line, &cap, f) > 0)
+		(void)manifest_parse_kv(m, line);
 	if (!m->target[0])
 		return -EBADMSG;
 	return 0;

@@ -196,7 +196,7 @@ static int cleanup_one(struct ublkit_ctx *ctx, const struct ublkit_orphan *o, un
 		return UBLKIT_CLEANUP_SKIPPED;
 	if (flags & UBLKIT_CLEANUP_DRY_RUN)
 		return recover ? UBLKIT_CLEANUP_RECOVERED : UBLKIT_CLEANUP_DELETED;
-	*error = recover ? ublkit_recover(ctx, o->info.id, NULL) : ublk_stop_delete(ctx, o->info.id);
+	*error = recover ? ublkit_recover(ctx, o->info.id, 0, NULL) : ublk_stop_delete(ctx, o->info.id);
 	if (*error < 0) {
 		log_error(ctx, "ublk%u: %s failed: %s", o->info.id, recover ? "recovery" : "delete",
 			  strerror(-*error));
@@ -222,7 +222,8 @@ UBLKIT_EXPORT int ublkit_orphans_cleanup(struct ublkit_ctx *ctx, unsigned int fl
 	return n;
 }
 
-UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_spawn_result *res)
+UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
+				 struct ublkit_spawn_result *res)
 {
 	struct ublkit_manifest m;
 	struct ublkit_orphan o;
@@ -253,5 +254,5 @@ UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, struct ubl
 		return -EBUSY;
 	}
 	m.params.dev_id = (int32_t)id;
-	return ublkit_server_spawn(ctx, &m.params, m.target, m.target_arg, (int)id, res);
+	return ublkit_server_spawn(ctx, &m.params, m.target, m.target_arg, (int)id, flags, res);
 }

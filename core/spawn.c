@@ -1,147 +1,216 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Server processes: one detached process per device. The parent waits on
- * a pipe for the child's report, so it returns only once the device is
- * live (or the child failed and left nothing behind).
+ * Starting server processes. A server is its own program, ublkit-server,
+ * started with posix_spawn(): nothing of the caller's heap, threads,
+ * locks or log function ends up in a process that locks its memory and
+ * lives for months. The caller waits on a socket for the server's report
+ * (the device is live, or the exact error) and gets the server's pidfd
+ * with it. A detached server forks once more at start, so it is never a
+ * child its starter has to reap.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "ublkit-private.h"
 #include "server-private.h"
+#include "spawn-private.h"
 
-/* Blocked before the device exists, so a signal never leaves it behind. */
-static void block_stop_signals(sigset_t *sigs)
+extern char **environ;
+
+#define SPAWN_MAX_ARGS 32
+
+struct spawn_argv {
+	char *argv[SPAWN_MAX_ARGS];
+	int argc;
+	char text[8192];	/* the key=value lines, split in place */
+	char recover[32];
+};
+
+static const char *server_path(void)
 {
-	sigemptyset(sigs);
-	sigaddset(sigs, SIGTERM);
-	sigaddset(sigs, SIGINT);
-	sigaddset(sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, sigs, NULL);
+	const char *p = secure_getenv("UBLKIT_SERVER");
+
+	return p && *p ? p : SPAWN_SERVER_PATH;
 }
 
-UBLKIT_EXPORT int ublkit_server_serve(struct ublkit_server *s)
+/* argv: [@]ublkit-server [--foreground] [--recover=ID] -- key=value... */
+static int spawn_argv_build(struct spawn_argv *a, const struct ublkit_dev_params *params,
+			    const char *target, const char *target_arg, int recover_id,
+			    unsigned int flags)
 {
-	sigset_t sigs;
-	int r;
+	struct ublkit_manifest m;
+	char *line, *save = NULL;
+	int n;
 
-	block_stop_signals(&sigs);
-	r = ublkit_server_wait(s, &sigs);
-	if (r > 0)
-		log_info(s->ctx, "ublk%d: signal %d, stopping", s->id, r);
-	else if (r == 0)
-		log_info(s->ctx, "ublk%d: the device was stopped", s->id);
-	ublkit_server_stop(s);
+	manifest_init(&m);
+	m.params = *params;
+	n = snprintf(m.target, sizeof(m.target), "%s", target ? target : "");
+	if (n < 0 || (size_t)n >= sizeof(m.target))
+		return -EINVAL;
+	n = snprintf(m.target_arg, sizeof(m.target_arg), "%s", target_arg ? target_arg : "");
+	if (n < 0 || (size_t)n >= sizeof(m.target_arg))
+		return -ENAMETOOLONG;
+	n = manifest_format(&m, a->text, sizeof(a->text));
+	if (n < 0)
+		return n;
+	a->argc = 0;
+	a->argv[a->argc++] = (char *)((flags & UBLKIT_SPAWN_ROOT_STORAGE) ? "@ublkit-server"
+									 : "ublkit-server");
+	if (flags & UBLKIT_SPAWN_FOREGROUND)
+		a->argv[a->argc++] = (char *)"--foreground";
+	if (recover_id >= 0) {
+		snprintf(a->recover, sizeof(a->recover), "--recover=%d", recover_id);
+		a->argv[a->argc++] = a->recover;
+	}
+	a->argv[a->argc++] = (char *)"--";
+	for (line = strtok_r(a->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (a->argc >= SPAWN_MAX_ARGS - 1)
+			return -E2BIG;
+		a->argv[a->argc++] = line;
+	}
+	a->argv[a->argc] = NULL;
 	return 0;
 }
 
-static void detach_stdio(void)
+/* The server's report socket must not be fd 0-3 in the caller, or the
+ * dup2() to SPAWN_REPORT_FD would not clear its close-on-exec flag. */
+static int move_above_stdio(int fd)
 {
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int nfd;
 
-	if (fd < 0)
-		return;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
+	if (fd > SPAWN_REPORT_FD)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, SPAWN_REPORT_FD + 1);
 	close(fd);
+	return nfd < 0 ? neg_errno() : nfd;
 }
 
-struct spawn_report {
-	int result;
-	struct ublkit_spawn_result res;
-};
-
-static int child_start(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-		       const char *target, const char *target_arg, int recover_id,
-		       struct ublkit_server **ret)
+static int spawn_process(struct ublkit_ctx *ctx, char **argv, int report_fd, unsigned int flags,
+			 pid_t *pid)
 {
-	struct ublkit_server *s = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	short aflags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 	int r;
 
-	r = ublkit_server_new(ctx, params, target, target_arg, &s);
+	/* A clean start whatever the caller blocked or ignored. */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	if (!(flags & UBLKIT_SPAWN_FOREGROUND))
+		aflags |= POSIX_SPAWN_SETSID;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, aflags);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (!(flags & UBLKIT_SPAWN_FOREGROUND))
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, report_fd, SPAWN_REPORT_FD);
+	r = -posix_spawn(pid, server_path(), &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	if (r < 0)
-		return r;
-	r = recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)recover_id)
-			    : ublkit_server_start(s);
-	if (r < 0) {
-		ublkit_server_unref(s);
-		return r;
-	}
-	*ret = s;
+		log_error(ctx, "cannot start %s: %s", server_path(), strerror(-r));
 	return r;
 }
 
-static _Noreturn void child_main(struct ublkit_ctx *ctx, int fd,
-				 const struct ublkit_dev_params *params, const char *target,
-				 const char *target_arg, int recover_id)
+/* One report message; *pidfd gets the descriptor sent with it, or -1. */
+static ssize_t recv_report(int fd, struct spawn_report *rep, int *pidfd)
 {
-	struct spawn_report rep = { 0 };
-	struct ublkit_server *s = NULL;
-	sigset_t sigs;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
 	ssize_t n;
 
-	block_stop_signals(&sigs);
-	setsid();
-	if (chdir("/") < 0)
-		_exit(1);
-	/* The parent's control ring belongs to the parent. */
-	ublk_ctrl_reset(ctx);
-	rep.result = child_start(ctx, params, target, target_arg, recover_id, &s);
-	if (rep.result >= 0) {
-		rep.res.id = rep.result;
-		rep.res.server_pid = getpid();
-		rep.res.params = *ublkit_server_get_params(s);
-	}
-	n = write(fd, &rep, sizeof(rep));
-	close(fd);
-	if (rep.result < 0 || n != (ssize_t)sizeof(rep)) {
-		ublkit_server_unref(s);
-		_exit(1);
-	}
-	detach_stdio();
-	ublkit_server_serve(s);
-	ublkit_server_unref(s);
-	_exit(0);
+	*pidfd = -1;
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(pidfd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+static void reap(pid_t pid)
+{
+	/* ECHILD: a caller's SIGCHLD handler got there first. */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 UBLKIT_EXPORT int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
 				      const char *target, const char *target_arg, int recover_id,
-				      struct ublkit_spawn_result *res)
+				      unsigned int flags, struct ublkit_spawn_result *res)
 {
 	struct spawn_report rep = { .result = -EPIPE };
-	int pfd[2], status;
+	struct spawn_argv a;
+	int sv[2], pidfd, r;
 	pid_t pid;
 	ssize_t n;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	if (!params || (flags & ~(UBLKIT_SPAWN_FOREGROUND | UBLKIT_SPAWN_ROOT_STORAGE)))
+		return -EINVAL;
+	r = spawn_argv_build(&a, params, target, target_arg, recover_id, flags);
+	if (r < 0)
+		return log_ret(ctx, r, "cannot pass the device's parameters to its server");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return neg_errno();
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return neg_errno();
+	sv[1] = move_above_stdio(sv[1]);
+	if (sv[1] < 0) {
+		close(sv[0]);
+		return sv[1];
 	}
-	if (pid == 0) {
-		close(pfd[0]);
-		child_main(ctx, pfd[1], params, target, target_arg, recover_id);
+	r = spawn_process(ctx, a.argv, sv[1], flags, &pid);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return r;
 	}
-	close(pfd[1]);
-	do
-		n = read(pfd[0], &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
+	/* A detached server forks at once: this reaps the first process. */
+	if (!(flags & UBLKIT_SPAWN_FOREGROUND))
+		reap(pid);
+	n = recv_report(sv[0], &rep, &pidfd);
+	close(sv[0]);
 	if (n != (ssize_t)sizeof(rep) || rep.result < 0) {
-		waitpid(pid, &status, 0);
+		if (pidfd >= 0)
+			close(pidfd);
+		if (flags & UBLKIT_SPAWN_FOREGROUND)
+			reap(pid);
 		if (n != (ssize_t)sizeof(rep))
 			return log_ret(ctx, -ECHILD, "the server exited during start-up");
+		rep.error[sizeof(rep.error) - 1] = '\0';
+		if (rep.error[0])
+			log_error(ctx, "%s", rep.error);
 		return rep.result;
 	}
-	if (res)
-		*res = rep.res;
+	if (res) {
+		res->id = rep.result;
+		res->server_pid = rep.server_pid;
+		res->params = rep.params;
+		res->pidfd = pidfd;
+	} else if (pidfd >= 0) {
+		close(pidfd);
+	}
 	return 0;
 }

@@ -326,7 +326,8 @@ static int server_open_cdev(struct ublkit_server *s)
 static int server_spawn_queues(struct ublkit_server *s)
 {
 	unsigned int n = s->params.nr_queues;
-	sigset_t all, old;
+	pthread_attr_t attr;
+	sigset_t all;
 	int r;
 
 	s->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -350,14 +351,17 @@ static int server_spawn_queues(struct ublkit_server *s)
 		if (r < 0)
 			return r;
 	}
-	/* I/O threads take no signals: the caller handles them. */
+	/* I/O threads take no signals: the caller handles them. Set through
+	 * the attribute, so the caller's own mask is never touched. */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_attr_init(&attr);
+	if (r == 0)
+		r = -pthread_attr_setsigmask_np(&attr, &all);
 	for (unsigned int i = 0; i < n && r == 0; i++) {
-		r = -pthread_create(&s->queues[i].thread, NULL, queue_thread, &s->queues[i]);
+		r = -pthread_create(&s->queues[i].thread, &attr, queue_thread, &s->queues[i]);
 		s->queues[i].thread_started = r == 0;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	return r;
 }
 
@@ -409,14 +413,17 @@ static void server_join_queues(struct ublkit_server *s, bool abandon)
 	s->queues = NULL;
 }
 
-static void server_teardown(struct ublkit_server *s, bool abandon)
+/* Returns the first error; the teardown goes on after one. */
+static int server_teardown(struct ublkit_server *s, bool abandon)
 {
-	int r;
+	int r, ret = 0;
 
 	if (s->started) {
 		r = ublkit_ublk_stop(s->ctx, (uint32_t)s->id);
-		if (r < 0 && r != -ENODEV)
+		if (r < 0 && r != -ENODEV) {
 			log_warn(s->ctx, "ublk%d: STOP_DEV: %s", s->id, strerror(-r));
+			ret = r;
+		}
 	}
 	server_join_queues(s, abandon || !s->started);
 	if (s->cdev_fd >= 0)
@@ -424,8 +431,10 @@ static void server_teardown(struct ublkit_server *s, bool abandon)
 	s->cdev_fd = -1;
 	if (s->added) {
 		r = ublkit_ublk_del(s->ctx, (uint32_t)s->id);
-		if (r < 0 && r != -ENODEV)
+		if (r < 0 && r != -ENODEV) {
 			log_warn(s->ctx, "ublk%d: DEL_DEV: %s", s->id, strerror(-r));
+			ret = ret ? ret : r;
+		}
 		manifest_remove(s->ctx, (uint32_t)s->id);
 	}
 	if (s->stats)
@@ -436,22 +445,7 @@ static void server_teardown(struct ublkit_server *s, bool abandon)
 	s->exit_fd = -1;
 	s->nr_ready = 0;
 	s->added = s->started = false;
-}
-
-/*
- * Test hook: UBLKIT_TEST_STOP_BEFORE_START=1 stops the server (SIGSTOP)
- * with every queue fetched, just before START_DEV or END_USER_RECOVERY,
- * so tests can catch a server in the middle of setting up a device.
- */
-static void test_stop_point(struct ublkit_server *s)
-{
-	const char *v = secure_getenv("UBLKIT_TEST_STOP_BEFORE_START");
-
-	if (v && strcmp(v, "1") == 0) {
-		log_notice(s->ctx, "ublk%d: stopping before start (UBLKIT_TEST_STOP_BEFORE_START)",
-			   s->id);
-		raise(SIGSTOP);
-	}
+	return ret;
 }
 
 static int server_serve(struct ublkit_server *s)
@@ -478,8 +472,6 @@ UBLKIT_EXPORT int ublkit_server_start(struct ublkit_server *s)
 		r = server_set_params(s);
 	if (r == 0)
 		r = server_serve(s);
-	if (r == 0)
-		test_stop_point(s);
 	if (r == 0) {
 		r = ublk_ctrl_cmd(s->ctx, UBLK_CMD_START_DEV, (uint32_t)s->id, NULL, 0,
 				  (uint64_t)getpid());
@@ -540,8 +532,6 @@ UBLKIT_EXPORT int ublkit_server_recover(struct ublkit_server *s, uint32_t id)
 	/* From here on the device is ours: a failure must not delete it. */
 	r = server_serve(s);
 	if (r == 0)
-		test_stop_point(s);
-	if (r == 0)
 		r = ublk_ctrl_cmd(s->ctx, UBLK_CMD_END_USER_RECOVERY, id, NULL, 0,
 				  (uint64_t)getpid());
 	if (r < 0) {
@@ -594,6 +584,5 @@ UBLKIT_EXPORT int ublkit_server_stop(struct ublkit_server *s)
 {
 	if (!s->added && !s->queues)
 		return 0;
-	server_teardown(s, false);
-	return 0;
+	return server_teardown(s, false);
 }

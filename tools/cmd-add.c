@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ublkit add: start a server process for a new device and return once
- * the device is live. The server is a detached child (or this process,
- * with --foreground) that serves until SIGTERM/SIGINT, then stops, drains
- * and deletes its device.
+ * the device is live. The server (the ublkit-server program) detaches, or
+ * with --foreground stays this command's child, and serves until
+ * SIGTERM/SIGINT, then stops, drains and deletes its device.
  */
 #include "config.h"
 
@@ -13,7 +13,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -47,7 +50,11 @@ static const char usage[] =
 	"      --no-discard           do not announce discard / write-zeroes\n"
 	"      --low-latency          queue threads preempt the submitter (SCHED_OTHER)\n"
 	"                             instead of taking requests in batches (SCHED_BATCH)\n"
-	"  -F, --foreground           serve in this process until SIGTERM/SIGINT\n"
+	"  -F, --foreground           stay attached: the server logs to stderr and\n"
+	"                             stops on SIGTERM/SIGINT to this command\n"
+	"      --root-storage         name the server '@ublkit-server', so that\n"
+	"                             systemd's shutdown and the initramfs leave it\n"
+	"                             running (for devices that hold the root or swap)\n"
 	"  -j, --json                 print the result as JSON\n"
 	"\n"
 	"Server memory: queues x depth x max-io of I/O buffers (default 16 MiB)\n"
@@ -60,6 +67,7 @@ struct add_opts {
 	struct ublkit_dev_params p;
 	const char *target;
 	const char *file;
+	unsigned int spawn_flags;
 	bool foreground;
 };
 
@@ -89,7 +97,8 @@ static int parse_u32_size(const char *name, const char *arg, uint32_t *ret)
 
 static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 {
-	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD, OPT_LOWLAT };
+	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD, OPT_LOWLAT,
+	       OPT_ROOT };
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "target", required_argument, NULL, 't' },
@@ -107,6 +116,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		{ "no-discard", no_argument, NULL, OPT_NODISCARD },
 		{ "low-latency", no_argument, NULL, OPT_LOWLAT },
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "root-storage", no_argument, NULL, OPT_ROOT },
 		{},
 	};
 	uint64_t v;
@@ -142,7 +152,11 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; break;
 		case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; break;
 		case OPT_LOWLAT: o->p.flags |= UBLKIT_DEV_LOW_LATENCY; break;
-		case 'F': o->foreground = true; break;
+		case 'F':
+			o->foreground = true;
+			o->spawn_flags |= UBLKIT_SPAWN_FOREGROUND;
+			break;
+		case OPT_ROOT: o->spawn_flags |= UBLKIT_SPAWN_ROOT_STORAGE; break;
 		default:
 			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
 			if (c >= 0)
@@ -271,40 +285,37 @@ static int explain(int r)
 	}
 }
 
-/* --foreground: this process is the server. */
-static int add_foreground(struct tool *t, const struct add_opts *o)
+/* Wait for a foreground server, passing it the stop signals this
+ * process gets; its exit status becomes ours. */
+static int wait_foreground(const struct ublkit_spawn_result *res, const sigset_t *sigs)
 {
-	struct ublkit_spawn_result res = { 0 };
-	struct ublkit_server *s = NULL;
-	sigset_t sigs;
-	int r;
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	int sfd, status = 0;
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	r = ublkit_server_new(t->ctx, &o->p, o->target, o->file, &s);
-	if (r == 0)
-		r = ublkit_server_start(s);
-	if (r < 0) {
-		ublkit_server_unref(s);
-		return explain(r);
+	sfd = signalfd(-1, sigs, SFD_CLOEXEC);
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = res->pidfd, .events = POLLIN };
+	while (sfd >= 0 && res->pidfd >= 0) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if ((pfd[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
+			kill(res->server_pid, (int)si.ssi_signo);
 	}
-	res.id = r;
-	res.server_pid = getpid();
-	res.params = *ublkit_server_get_params(s);
-	print_result(t, o, &res);
-	fflush(stdout);
-	ublkit_server_serve(s);
-	ublkit_server_unref(s);
-	return EXIT_OK;
+	if (sfd >= 0)
+		close(sfd);
+	while (waitpid(res->server_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 int cmd_add(struct tool *t, int argc, char **argv)
 {
 	struct ublkit_spawn_result res;
 	struct add_opts o = { 0 };
+	sigset_t sigs;
 	int r;
 
 	r = parse_args(t, argc, argv, &o);
@@ -316,11 +327,24 @@ int cmd_add(struct tool *t, int argc, char **argv)
 	/* Let the library say why a parameter is wrong. */
 	if (ublkit_ctx_get_log_priority(t->ctx) < LOG_ERR)
 		ublkit_ctx_set_log_priority(t->ctx, LOG_ERR);
-	if (o.foreground)
-		return add_foreground(t, &o);
-	r = ublkit_server_spawn(t->ctx, &o.p, o.target, o.file, -1, &res);
+	if (o.foreground) {
+		/* Ours until the server has them: a Ctrl-C during start-up
+		 * reaches the server through us once it is up. */
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGTERM);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGHUP);
+		sigprocmask(SIG_BLOCK, &sigs, NULL);
+	}
+	r = ublkit_server_spawn(t->ctx, &o.p, o.target, o.file, -1, o.spawn_flags, &res);
 	if (r < 0)
 		return explain(r);
 	print_result(t, &o, &res);
-	return EXIT_OK;
+	if (!o.foreground) {
+		if (res.pidfd >= 0)
+			close(res.pidfd);
+		return EXIT_OK;
+	}
+	fflush(stdout);
+	return wait_foreground(&res, &sigs);
 }

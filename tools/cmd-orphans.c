@@ -200,7 +200,9 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		return r;
 	if (ublkit_ctx_get_log_priority(t->ctx) < 3)
 		ublkit_ctx_set_log_priority(t->ctx, 3);
-	r = ublkit_recover(t->ctx, id, &res);
+	r = ublkit_recover(t->ctx, id, 0, &res);
+	if (r == 0 && res.pidfd >= 0)
+		close(res.pidfd);
 	if (r == -ENODEV) {
 		tool_error("there is no ublk device %u (see 'ublkit list')", id);
 		return EXIT_FAIL;

@@ -89,7 +89,7 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id)
 
 int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
 			const char *target, const char *target_arg, int recover_id,
-			struct ublkit_spawn_result *res)
+			unsigned int flags, struct ublkit_spawn_result *res)
 {
 	struct fake_dev *d = find((uint32_t)recover_id);
 

@@ -51,7 +51,23 @@ remove_device() {
 	assert_missing "$dev_path" "/run/ublkit/devices/$dev_id"
 }
 
+# The server is its own program, not a fork of the CLI, and not its child.
+server_is_own_program() { # PID
+	local exe ppid
+	exe=$(readlink "/proc/$1/exe")
+	assert_eq /usr/libexec/ublkit/ublkit-server "$exe" "server executable"
+	ppid=$(awk '{print $4}' "/proc/$1/stat")
+	[[ $(readlink "/proc/$ppid/exe") != /usr/bin/ublkit ]] || fail "server $1 is a child of ublkit"
+	grep -q ublkit-server /proc/"$1"/maps || fail "no ublkit-server mapping in server $1"
+	grep -q '/usr/bin/ublkit$' /proc/"$1"/maps && fail "server $1 maps the ublkit CLI"
+	return 0
+}
+
 ublk_add --target null --size 1G --low-latency --queues 2
+server_is_own_program "$dev_pid"
+# Its log reaches the journal (syslog), each line naming the device.
+wait_for 10 journal_has ublkit-server "ublk$dev_id: live" ||
+	fail "no 'ublk$dev_id: live' line from ublkit-server in the journal"
 check_device null $((1 << 30))
 assert_eq "2 SCHED_OTHER" "$(queue_policies "$dev_pid")" "queue thread policies (--low-latency)"
 assert_eq true "$(ublkit info --json "$dev_id" | jq -r .low_latency)" "info low_latency"
@@ -81,7 +97,24 @@ ublk_add --target file --file "$ns" --queues 2 --depth 64
 check_device file "$(dev_size "$ns")"
 remove_device
 
-# --foreground: the server is this child; SIGTERM stops, drains, deletes.
+# --root-storage: argv[0] starts with '@' (systemd's shutdown spares it).
+ublk_add --target null --size 64M --root-storage
+assert_match '^@ublkit-server ' "$(tr '\0' ' ' </proc/"$dev_pid"/cmdline)" "server argv[0]"
+server_is_own_program "$dev_pid"
+remove_device
+
+# Under systemd the server's stderr is the journal: it logs there, with
+# priorities, tagged with the device id.
+run systemd-run --unit=ublkit-fg-test --collect -p Type=exec \
+	ublkit add --foreground --target null --size 64M --id 7
+wait_for 20 test -b /dev/ublkb7 || fail "the server under systemd-run made no /dev/ublkb7"
+wait_for 10 unit_journal_has ublkit-fg-test "ublk7: live" ||
+	fail "the server's log is not in the unit's journal"
+run systemctl stop ublkit-fg-test
+wait_for 20 ublk_gone 7 || fail "ublk7 still exists after its unit stopped"
+
+# --foreground: the server is this command's child; SIGTERM to the command
+# reaches it; it stops, drains, deletes.
 ublkit add --target mem --size 64M --foreground --json >/tmp/fg.json &
 fg=$!
 wait_for 20 test -s /tmp/fg.json || fail "ublkit add --foreground printed nothing"

@@ -19,15 +19,17 @@ log "kill during start-up: cleaned"
 ublk_add --target file --file /dev/nvme0n2 --recovery --id 6
 kill -9 "$dev_pid"
 wait_state 6 quiesced 60
-UBLKIT_TEST_STOP_BEFORE_START=1 ublkit recover 6 >/tmp/rec.out 2>&1 &
+LD_PRELOAD=$vm_bin/stop-before-start.so ublkit recover 6 >/tmp/rec.out 2>&1 &
 rec=$!
-child_stopped() {
+# The recovering server is its own process (not ublkit recover's child).
+rec_server() { pgrep -f -- 'ublkit-server.*--recover=6' | head -n1; }
+server_stopped_rec() {
 	local p
-	p=$(pgrep -P "$rec" | head -n1)
+	p=$(rec_server)
 	[[ -n $p && $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) == T ]]
 }
-wait_for 30 child_stopped || fail "the recovering server did not stop before END_USER_RECOVERY"
-rpid=$(pgrep -P "$rec" | head -n1)
+wait_for 30 server_stopped_rec || fail "the recovering server did not stop before END_USER_RECOVERY"
+rpid=$(rec_server)
 kill -9 "$rpid"
 wait "$rec" && fail "ublkit recover succeeded although its server was killed"
 wait_state 6 quiesced 60

@@ -54,12 +54,12 @@ wait_state() {
 is_orphan() { ublkit orphans --json | jq -e --argjson id "$1" 'any(.[]; .id == $id)' >/dev/null; }
 
 # Start 'ublkit add ARGS' with the server stopped (SIGSTOP) after ADD_DEV,
-# before START_DEV. Sets paused_id (from --id, which ARGS must give),
+# before START_DEV (the stop-before-start.so shim). Sets paused_id (from --id, which ARGS must give),
 # paused_pid (the server) and paused_add (the waiting ublkit add).
 add_paused() { # ID ARGS...
 	paused_id=$1
 	shift
-	UBLKIT_TEST_STOP_BEFORE_START=1 ublkit add --id "$paused_id" "$@" >/tmp/paused.out 2>&1 &
+	LD_PRELOAD=$vm_bin/stop-before-start.so ublkit add --id "$paused_id" "$@" >/tmp/paused.out 2>&1 &
 	# shellcheck disable=SC2034
 	paused_add=$!
 	wait_for 20 test -c "/dev/ublkc$paused_id" || fail "paused server: no /dev/ublkc$paused_id"

@@ -10,6 +10,8 @@
 set -eEuo pipefail
 
 t_name=${0##*/}
+# Helpers built by tests/vm/run (stop-before-start.so, ...).
+vm_bin=$(cd "$(dirname "$0")" && pwd)/bin
 
 log() { printf '%s: %s\n' "$t_name" "$*"; }
 fail() { printf '%s: FAIL: %s\n' "$t_name" "$*" >&2; exit 1; }
@@ -90,4 +92,16 @@ nvme_ns_dev() {
 		return 0
 	done
 	return 1
+}
+
+# journal_has IDENT TEXT: the journal has a line from IDENT containing TEXT.
+journal_has() {
+	journalctl --sync 2>/dev/null || true
+	journalctl -b -o cat -t "$1" 2>/dev/null | grep -qF -- "$2"
+}
+
+# unit_journal_has UNIT TEXT
+unit_journal_has() {
+	journalctl --sync 2>/dev/null || true
+	journalctl -b -o cat -u "$1" 2>/dev/null | grep -qF -- "$2"
 }

@@ -175,7 +175,8 @@ int ublkit_server_recover(struct ublkit_server *s, uint32_t id);
  */
 int ublkit_server_wait(struct ublkit_server *s, const sigset_t *sigs);
 
-/* STOP_DEV, drain and join the I/O threads, DEL_DEV. Idempotent. */
+/* STOP_DEV, drain and join the I/O threads, DEL_DEV. Idempotent. Returns
+ * the first error of the teardown (it goes on after one). */
 int ublkit_server_stop(struct ublkit_server *s);
 
 int ublkit_server_get_id(const struct ublkit_server *s);
@@ -249,29 +250,44 @@ int ublkit_ublk_remove(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout
 
 /* ---- server processes ---------------------------------------------------- */
 
-/*
- * Serve until SIGTERM, SIGINT or SIGHUP (or until the device is stopped
- * from elsewhere), then stop, drain and delete the device. Blocks those
- * signals in the calling thread. Returns 0.
- */
-int ublkit_server_serve(struct ublkit_server *s);
+/* Stay in the caller's session with its stdout and stderr, and do not
+ * detach: the server is the caller's child and logs to stderr. */
+#define UBLKIT_SPAWN_FOREGROUND (1u << 0)
+/* argv[0] starts with '@': the server is root storage, which systemd's
+ * shutdown and the initramfs leave running. */
+#define UBLKIT_SPAWN_ROOT_STORAGE (1u << 1)
 
 struct ublkit_spawn_result {
 	int id;				/* the device's id */
-	int32_t server_pid;		/* the detached server process */
+	int32_t server_pid;		/* the server process */
+	int pidfd;			/* the server's pidfd (the caller closes it), or -1
+					 * on kernels without pidfd_open (< 5.3) */
 	struct ublkit_dev_params params;	/* as the server completed them */
 };
 
 /*
- * Start a detached server process (new session, stdio on /dev/null once
- * the device is live) for a new device, or with @recover_id >= 0 to take
- * over quiesced device @recover_id. Returns 0 once the device is LIVE,
- * or the server's -errno; on failure no process and no device is left.
- * The child logs through @ctx's log function until it detaches.
+ * Start a server process (the ublkit-server program, by posix_spawn()) for
+ * a new device, or with @recover_id >= 0 to take over quiesced device
+ * @recover_id. Returns 0 once the device is LIVE, or the server's -errno
+ * (its error message is logged through @ctx); on failure no process and
+ * no device is left.
+ *
+ * Unless UBLKIT_SPAWN_FOREGROUND is given the server detaches: it runs in
+ * a session of its own, is not the caller's child (nothing to reap), and
+ * logs to syslog, or to stderr when that is the journal. Wait for its end
+ * by polling res->pidfd. The caller's signal mask and dispositions are
+ * not inherited. Thread-safe with respect to other contexts.
  */
 int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
 			const char *target, const char *target_arg, int recover_id,
-			struct ublkit_spawn_result *res);
+			unsigned int flags, struct ublkit_spawn_result *res);
+
+/*
+ * The main function of the ublkit-server program in
+ * $(libexecdir)/ublkit/. It owns its process (signal mask, fork, stdio,
+ * syslog): never call it from any other program.
+ */
+int ublkit_server_main(int argc, char **argv);
 
 /* ---- orphans and crash recovery ----------------------------------------- */
 
@@ -330,10 +346,11 @@ int ublkit_orphans_cleanup(struct ublkit_ctx *ctx, unsigned int flags, ublkit_cl
 
 /*
  * Restart the server of quiesced device @id from ublkit's manifest, in a
- * new detached process. -ENOENT: no manifest (not ublkit's); -EBUSY: not
- * quiesced; -EOPNOTSUPP: created without recovery.
+ * new server process (@flags: UBLKIT_SPAWN_*). -ENOENT: no manifest (not
+ * ublkit's); -EBUSY: not quiesced; -EOPNOTSUPP: created without recovery.
  */
-int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_spawn_result *res);
+int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
+		   struct ublkit_spawn_result *res);
 
 #ifdef __cplusplus
 }

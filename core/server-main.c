@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ublkit-server program (ublkit_server_main()): one process serving
+ * one device. Started by ublkit_server_spawn() with the device's
+ * parameters as key=value arguments and a report socket on fd 3. Unlike
+ * the rest of the library this file owns its process: it sets the signal
+ * mask, forks to detach, and logs on its own (to stderr when that is the
+ * journal or a terminal, to syslog otherwise), each line tagged with the
+ * device id.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+
+#include "ublkit-private.h"
+#include "server-private.h"
+#include "spawn-private.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+struct server_log {
+	bool to_stderr;
+	bool journal;		/* stderr is the journal: "<N>" priority prefixes */
+	int id;			/* the device id once known, else -1 */
+	char last_error[512];
+};
+
+static struct server_log slog = { .id = -1 };
+
+/* systemd tells a service that stderr is the journal through
+ * JOURNAL_STREAM=DEV:INODE of that stream. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file, int line,
+			  const char *fn, const char *format, va_list args, void *userdata)
+{
+	char msg[1024], tag[32] = "";
+
+	vsnprintf(msg, sizeof(msg), format, args);
+	if (priority <= UBLKIT_LOG_ERR) {
+		size_t n = strnlen(msg, sizeof(slog.last_error) - 1);
+
+		memcpy(slog.last_error, msg, n);
+		slog.last_error[n] = '\0';
+	}
+	/* Tag with the device id, unless the message already names it. */
+	if (slog.id >= 0) {
+		snprintf(tag, sizeof(tag), "ublk%d", slog.id);
+		if (strncmp(msg, tag, strlen(tag)) == 0 && msg[strlen(tag)] == ':')
+			tag[0] = '\0';
+		else
+			strcat(tag, ": ");
+	}
+	if (slog.journal)
+		fprintf(stderr, "<%d>%s%s\n", priority & 7, tag, msg);
+	else if (slog.to_stderr)
+		fprintf(stderr, "ublkit-server: %s%s\n", tag, msg);
+	else
+		syslog(priority, "%s%s", tag, msg);
+}
+
+static void log_setup(struct ublkit_ctx *ctx, bool foreground)
+{
+	slog.journal = stderr_is_journal();
+	slog.to_stderr = foreground || slog.journal;
+	/* LOG_NDELAY: connect now; after switch_root /dev/log may not resolve. */
+	if (!slog.to_stderr)
+		openlog("ublkit-server", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	ublkit_ctx_set_log_fn(ctx, server_log_fn, NULL);
+	if (!secure_getenv("UBLKIT_LOG"))
+		ublkit_ctx_set_log_priority(ctx, UBLKIT_LOG_INFO);
+}
+
+static int send_report(int fd, const struct spawn_report *rep, int pidfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (pidfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*rep) ? 0 : -EPIPE;
+}
+
+struct server_args {
+	bool foreground;
+	int recover_id;
+	struct ublkit_manifest m;
+};
+
+static int parse_args(int argc, char **argv, struct server_args *a)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "recover", required_argument, NULL, 'R' },
+		{},
+	};
+	uint64_t v;
+	int c;
+
+	a->recover_id = -1;
+	manifest_init(&a->m);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'F': a->foreground = true; break;
+		case 'R':
+			if (ublkit_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
+				return -EINVAL;
+			a->recover_id = (int)v;
+			break;
+		default: return -EINVAL;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		if (manifest_parse_kv(&a->m, argv[i]) < 0)
+			return -EINVAL;
+	return a->m.target[0] ? 0 : -EINVAL;
+}
+
+/* Leave the starter's session for good: its SIGHUP is not ours. */
+static void detach_from_starter(void)
+{
+	pid_t pid = fork();
+
+	if (pid > 0)
+		_exit(0);
+	/* pid < 0: serve from this process; the starter reaps it later. */
+}
+
+static void stdio_to_null(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (!slog.to_stderr)
+		dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static int start_device(struct ublkit_ctx *ctx, const struct server_args *a,
+			struct ublkit_server **ret)
+{
+	struct ublkit_server *s = NULL;
+	int r;
+
+	r = ublkit_server_new(ctx, &a->m.params, a->m.target,
+			      a->m.target_arg[0] ? a->m.target_arg : NULL, &s);
+	if (r < 0)
+		return r;
+	r = a->recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)a->recover_id)
+			       : ublkit_server_start(s);
+	if (r < 0) {
+		ublkit_server_unref(s);
+		return r;
+	}
+	*ret = s;
+	return r;
+}
+
+static int serve(struct ublkit_ctx *ctx, struct ublkit_server *s, const sigset_t *sigs)
+{
+	int r = ublkit_server_wait(s, sigs);
+
+	if (r > 0)
+		log_info(ctx, "signal %d, stopping", r);
+	else if (r == 0)
+		log_info(ctx, "the device was stopped");
+	else
+		log_error(ctx, "waiting for the device failed: %s", strerror(-r));
+	r = ublkit_server_stop(s);
+	if (r < 0)
+		log_error(ctx, "stopping the device failed: %s", strerror(-r));
+	return r;
+}
+
+UBLKIT_EXPORT int ublkit_server_main(int argc, char **argv)
+{
+	struct spawn_report rep = { 0 };
+	struct ublkit_server *s = NULL;
+	struct ublkit_ctx *ctx = NULL;
+	struct server_args a;
+	int pidfd = -1, r;
+	sigset_t sigs;
+
+	if (parse_args(argc, argv, &a) < 0) {
+		fprintf(stderr, "ublkit-server: started by libublkit only (bad arguments)\n");
+		return 2;
+	}
+	/* Blocked before the device exists, so a signal never leaves it behind. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if (!a.foreground)
+		detach_from_starter();
+	if (chdir("/") < 0)
+		return 1;
+	r = ublkit_ctx_new(&ctx);
+	if (r < 0)
+		return 1;
+	log_setup(ctx, a.foreground);
+	rep.result = start_device(ctx, &a, &s);
+	if (rep.result >= 0) {
+		slog.id = rep.result;
+		rep.server_pid = getpid();
+		rep.params = *ublkit_server_get_params(s);
+		pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	} else {
+		memcpy(rep.error, slog.last_error, sizeof(rep.error));
+	}
+	r = send_report(SPAWN_REPORT_FD, &rep, pidfd);
+	close(SPAWN_REPORT_FD);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rep.result < 0 || r < 0) {
+		/* Nobody to serve for: the starter is gone or start-up failed. */
+		ublkit_server_unref(s);
+		ublkit_ctx_unref(ctx);
+		return 1;
+	}
+	if (!a.foreground)
+		stdio_to_null();
+	r = serve(ctx, s, &sigs);
+	ublkit_server_unref(s);
+	ublkit_ctx_unref(ctx);
+	return r < 0 ? 1 : 0;
+}
