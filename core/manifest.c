@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "ublkit-private.h"
-#include "server-private.h"
+#include "manifest-private.h"
 
 #define RUN_DIR "/run/ublkit"
 
@@ -88,26 +88,18 @@ static int write_atomic(const char *path, const char *data, size_t len)
 	return 0;
 }
 
-int manifest_write(struct ublkit_server *s)
+int manifest_write(struct ublkit_ctx *ctx, const struct ublkit_manifest *m)
 {
-	struct ublkit_manifest m = {
-		.id = (uint32_t)s->id,
-		.params = s->params,
-		.server_pid = (int32_t)getpid(),
-		.server_start = proc_start_time(s->ctx, getpid()),
-	};
 	char path[4096], text[8192];
 	int r, n;
 
-	snprintf(m.target, sizeof(m.target), "%s", s->target_name);
-	snprintf(m.target_arg, sizeof(m.target_arg), "%s", s->target_arg ? s->target_arg : "");
-	n = manifest_format(&m, text, sizeof(text));
+	n = manifest_format(m, text, sizeof(text));
 	if (n < 0)
 		return n;
-	r = manifest_mkdir(s->ctx, (uint32_t)s->id);
+	r = manifest_mkdir(ctx, m->id);
 	if (r < 0)
 		return r;
-	r = manifest_dir(s->ctx, (uint32_t)s->id, "manifest", path, sizeof(path));
+	r = manifest_dir(ctx, m->id, "manifest", path, sizeof(path));
 	if (r < 0)
 		return r;
 	return write_atomic(path, text, (size_t)n);

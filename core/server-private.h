@@ -8,6 +8,7 @@
 
 #include "target-private.h"
 #include "stats-private.h"
+#include "manifest-private.h"
 
 struct ublkit_server;
 
@@ -64,30 +65,11 @@ int queue_prepare(struct ublk_queue *q);
 void *queue_thread(void *arg);
 void queue_release(struct ublk_queue *q);
 
-/* manifest.c: /run/ublkit/devices/ID/ */
-int manifest_write(struct ublkit_server *s);
-void manifest_remove(struct ublkit_ctx *ctx, uint32_t id);
-int manifest_mkdir(const struct ublkit_ctx *ctx, uint32_t id);
-int manifest_dir(const struct ublkit_ctx *ctx, uint32_t id, const char *file, char *buf,
-		 size_t size);
-/* Defaults: params from ublkit_dev_params_init(), everything else 0. */
-void manifest_init(struct ublkit_manifest *m);
-/* "key=value\n" lines, the manifest file's format (and the server's argv).
- * Returns the length, -EINVAL for a value holding a newline. */
-int manifest_format(const struct ublkit_manifest *m, char *buf, size_t size);
-/* Take one "key=value" line into @m; unknown keys are ignored. */
-int manifest_parse_kv(struct ublkit_manifest *m, char *line);
-
-
-/* device.c */
-/* orphan.c: ublkit_orphan_check() that also hands back the manifest it
- * read (valid when o->has_manifest). */
-int orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o,
-		 struct ublkit_manifest *m);
-/* STOP_DEV (if needed) and DEL_DEV, and forget the manifest. */
+/* device.c: a device view; @full adds GET_PARAMS and the disk size. */
+int device_load(struct ublkit_ctx *ctx, uint32_t id, bool full, struct ublkit_device **ret);
+int devices_get(struct ublkit_ctx *ctx, bool full, bool orphans_only,
+		struct ublkit_device ***ret);
+/* orphan.c: STOP_DEV (if needed) and DEL_DEV, and forget the manifest. */
 int ublk_stop_delete(struct ublkit_ctx *ctx, uint32_t id);
-uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid);
-/* Whether a target's data outlives its server process (mem's does not). */
-bool target_survives_server(const char *target);
 
 #endif

@@ -8,7 +8,8 @@
 #include <time.h>
 
 #include "ublkit-private.h"
-#include "server-private.h"
+#include "stats-private.h"
+#include "manifest-private.h"
 
 uint64_t now_ns(void)
 {

@@ -273,6 +273,9 @@ static int file_io_done(struct target *t, struct ublk_queue *q, struct ublk_io *
 
 const struct target_ops target_file_ops = {
 	.name = "file",
+	.summary = "a regular file or block device",
+	.flags = UBLKIT_TARGET_NEEDS_PATH | UBLKIT_TARGET_SURVIVES_SERVER |
+		 UBLKIT_TARGET_MAY_BACK_SWAP,
 	.priv_size = sizeof(struct file),
 	.open = file_open,
 	.close = file_close,

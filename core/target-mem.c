@@ -101,6 +101,9 @@ static int mem_zero(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 
 const struct target_ops target_mem_ops = {
 	.name = "mem",
+	.summary = "RAM disk, sparse: memory is used only where written",
+	/* Allocates on the I/O path: never swap. */
+	.flags = UBLKIT_TARGET_NEEDS_SIZE | UBLKIT_TARGET_USER_COPY,
 	.priv_size = sizeof(struct mem),
 	.open = mem_open,
 	.close = mem_close,

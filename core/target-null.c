@@ -31,6 +31,9 @@ static int null_other(struct target *t, struct ublk_queue *q, struct ublk_io *io
 
 const struct target_ops target_null_ops = {
 	.name = "null",
+	.summary = "completes every request, stores nothing",
+	.flags = UBLKIT_TARGET_NEEDS_SIZE | UBLKIT_TARGET_SURVIVES_SERVER |
+		 UBLKIT_TARGET_USER_COPY,
 	.open = null_open,
 	.read = null_rw,
 	.write = null_rw,

@@ -26,6 +26,8 @@ struct target;
 
 struct target_ops {
 	const char *name;
+	const char *summary;	/* one line for --help */
+	unsigned int flags;	/* UBLKIT_TARGET_*: the registry's facts (target.c) */
 	size_t priv_size;
 	/* Open the target; fill in size / block size defaults in @p. */
 	int (*open)(struct target *t, const char *arg, struct ublkit_dev_params *p);
@@ -58,6 +60,7 @@ extern const struct target_ops target_null_ops;
 extern const struct target_ops target_mem_ops;
 extern const struct target_ops target_file_ops;
 
+/* The target registry (target.c). NULL: no such target. */
 const struct target_ops *target_find(const char *name);
 
 /* Fixed-file slots in each queue ring. */

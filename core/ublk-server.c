@@ -18,31 +18,11 @@
 #include "ublkit-private.h"
 #include "ctx-private.h"
 #include "server-private.h"
+#include "proc-private.h"
 
 #define MAX_IO_BYTES_LIMIT (1u << 20)
 #define DEFAULT_MAX_DISCARD_BYTES (1u << 30)
 #define READY_TIMEOUT_S 30
-
-static const struct target_ops *const targets[] = {
-	&target_null_ops,
-	&target_mem_ops,
-	&target_file_ops,
-};
-
-const struct target_ops *target_find(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(targets); i++)
-		if (name && strcmp(targets[i]->name, name) == 0)
-			return targets[i];
-	return NULL;
-}
-
-UBLKIT_EXPORT const char *const *ublkit_target_names(void)
-{
-	static const char *const names[] = { "null", "mem", "file", NULL };
-
-	return names;
-}
 
 UBLKIT_EXPORT void ublkit_dev_params_init(struct ublkit_dev_params *p)
 {
@@ -142,7 +122,7 @@ UBLKIT_EXPORT int ublkit_server_new(struct ublkit_ctx *ctx, const struct ublkit_
 	int r;
 
 	if (!ops) {
-		log_error(ctx, "unknown target '%s' (null, mem, file)", target ? target : "");
+		log_error(ctx, "unknown target '%s' (see 'ublkit add --help')", target ? target : "");
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -221,6 +201,21 @@ static uint64_t wanted_flags(struct ublkit_server *s, uint64_t offered)
 	return f;
 }
 
+/* What a new server needs to take the device over, with who serves it now. */
+static int server_manifest_write(struct ublkit_server *s)
+{
+	struct ublkit_manifest m;
+
+	manifest_init(&m);
+	m.id = (uint32_t)s->id;
+	m.params = s->params;
+	m.server_pid = (int32_t)getpid();
+	m.server_start = proc_start_time(s->ctx, getpid());
+	snprintf(m.target, sizeof(m.target), "%s", s->target_name);
+	snprintf(m.target_arg, sizeof(m.target_arg), "%s", s->target_arg ? s->target_arg : "");
+	return manifest_write(s->ctx, &m);
+}
+
 static int server_add(struct ublkit_server *s)
 {
 	struct ublkit_uapi_dev_info di = {
@@ -264,7 +259,7 @@ static int server_add(struct ublkit_server *s)
 	s->params.queue_depth = di.queue_depth;
 	/* Written now, so the server is known before START_DEV (the kernel
 	 * reports no server pid until then). */
-	r = manifest_write(s);
+	r = server_manifest_write(s);
 	if (r < 0)
 		return log_ret(s->ctx, r, "ublk%d: cannot write the manifest", s->id);
 	return 0;
@@ -542,7 +537,7 @@ UBLKIT_EXPORT int ublkit_server_recover(struct ublkit_server *s, uint32_t id)
 		return log_ret(s->ctx, r, "ublk%u: recovery failed", id);
 	}
 	s->added = s->started = true;
-	r = manifest_write(s);
+	r = server_manifest_write(s);
 	if (r < 0)
 		log_warn(s->ctx, "ublk%u: cannot update the manifest: %s", id, strerror(-r));
 	return (int)id;

@@ -120,7 +120,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		{},
 	};
 	uint64_t v;
-	int c, r = 0;
+	int c, r = 0, tflags;
 
 	ublkit_dev_params_init(&o->p);
 	while (r == 0 && (c = getopt_long(argc, argv, "hjt:f:s:q:d:i:b:rF", opts, NULL)) != -1) {
@@ -173,14 +173,23 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		tool_error("--target is required (null, mem or file); see 'ublkit add --help'");
 		return EXIT_USAGE;
 	}
-	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !strcmp(o->target, "mem")) {
-		tool_error("--recovery does not fit --target mem: its data lives in the server "
-			   "and dies with it; use --target file");
+	tflags = ublkit_target_flags(o->target);
+	if (tflags < 0) {
+		tool_error("unknown target '%s'; see 'ublkit add --help'", o->target);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(o->target, "file") != !!o->file) {
+	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !(tflags & UBLKIT_TARGET_SURVIVES_SERVER)) {
+		tool_error("--recovery does not fit --target %s: its data lives in the server "
+			   "and dies with it; use --target file", o->target);
+		return EXIT_USAGE;
+	}
+	if (!(tflags & UBLKIT_TARGET_NEEDS_PATH) != !o->file) {
 		tool_error(o->file ? "--file is only for --target file"
-				   : "--target file needs --file PATH");
+				   : "--target %s needs --file PATH", o->target);
+		return EXIT_USAGE;
+	}
+	if ((tflags & UBLKIT_TARGET_NEEDS_SIZE) && !o->p.size) {
+		tool_error("--target %s needs --size (e.g. --size 1G)", o->target);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -189,41 +198,35 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 /* Before anything is created: the driver, and the id if one was asked for. */
 static int preflight(struct tool *t, const struct add_opts *o)
 {
-	struct ublkit_orphan orphan;
-	struct ublkit_dev_info info;
+	struct ublkit_device *d = NULL;
+	int32_t pid;
 	int r;
 
-	if (access("/dev/ublk-control", F_OK) < 0 || ublkit_ctx_is_sysroot(t->ctx)) {
-		r = ublkit_kmod_load(t->ctx, "ublk_drv", 0);
-		if (r == -ENOENT) {
-			tool_error("this kernel has no ublk driver (CONFIG_BLK_DEV_UBLK); "
-				   "run 'ublkit doctor'");
-			return EXIT_UNSUPPORTED;
-		}
-		if (r < 0)
-			return tool_fail(r, "cannot load ublk_drv (run 'ublkit doctor')");
-	}
+	r = ublkit_ublk_preflight(t->ctx);
+	if (r == -ENODEV || r == -EACCES)
+		return EXIT_UNSUPPORTED;
+	if (r < 0)
+		return EXIT_FAIL;
 	if (o->p.dev_id < 0)
 		return -1;
-	r = ublkit_ublk_get_info(t->ctx, (uint32_t)o->p.dev_id, &info);
+	r = ublkit_device_new(t->ctx, (uint32_t)o->p.dev_id, &d);
 	if (r == -ENODEV)
 		return -1;
 	if (r == -EPERM || r == -EACCES)
 		return tool_fail(r, "no permission for /dev/ublk-control (run as root)");
 	if (r < 0)
 		return tool_fail(r, "cannot query ublk%d", o->p.dev_id);
-	r = ublkit_orphan_check(t->ctx, (uint32_t)o->p.dev_id, &orphan);
-	if (r < 0)
-		return tool_fail(r, "cannot query ublk%d", o->p.dev_id);
-	if (orphan.reason != UBLKIT_ORPHAN_NOT)
+	pid = ublkit_device_get_server_pid(d);
+	if (ublkit_device_get_orphan_reason(d) != UBLKIT_ORPHAN_NOT)
 		tool_error("id %d is held by an orphaned device (server pid %d is gone); "
-			   "run 'ublkit cleanup' to remove it", o->p.dev_id, orphan.server_pid);
-	else if (info.state == UBLKIT_DEV_DEAD)
+			   "run 'ublkit cleanup' to remove it", o->p.dev_id, pid);
+	else if (ublkit_device_get_state(d) == UBLKIT_DEV_DEAD)
 		tool_error("id %d is in use by a device that server pid %d is setting up; "
-			   "pick another id", o->p.dev_id, orphan.server_pid);
+			   "pick another id", o->p.dev_id, pid);
 	else
 		tool_error("id %d is in use by a live device (server pid %d); pick another id "
-			   "or leave --id out", o->p.dev_id, orphan.server_pid);
+			   "or leave --id out", o->p.dev_id, pid);
+	ublkit_device_unref(d);
 	return EXIT_FAIL;
 }
 
@@ -254,22 +257,9 @@ static void print_result(struct tool *t, const struct add_opts *o,
 			res->params.nr_queues, res->params.queue_depth, res->server_pid);
 }
 
-static bool io_uring_disabled(void)
+static int explain(struct tool *t, int r)
 {
-	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
-	int v = 0;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v != 0;
-}
-
-static int explain(int r)
-{
-	if ((r == -EPERM || r == -EACCES) && io_uring_disabled()) {
+	if ((r == -EPERM || r == -EACCES) && ublkit_io_uring_disabled(t->ctx) > 0) {
 		tool_error("add failed: io_uring is disabled (kernel.io_uring_disabled); "
 			   "run: sysctl -w kernel.io_uring_disabled=0");
 		return EXIT_UNSUPPORTED;
@@ -338,7 +328,7 @@ int cmd_add(struct tool *t, int argc, char **argv)
 	}
 	r = ublkit_server_spawn(t->ctx, &o.p, o.target, o.file, -1, o.spawn_flags, &res);
 	if (r < 0)
-		return explain(r);
+		return explain(t, r);
 	print_result(t, &o, &res);
 	if (!o.foreground) {
 		if (res.pidfd >= 0)

@@ -24,55 +24,26 @@ static const char info_usage[] =
 	"Show one device: kernel state and flags, parameters, its server and\n"
 	"the server's resident and locked memory.\n";
 
-struct dev_view {
-	struct ublkit_orphan o;
-	struct ublkit_dev_info info;
-	struct ublkit_manifest m;
-	bool has_manifest;
-	struct ublkit_dev_params params;	/* the kernel's (GET_PARAMS) */
-	bool has_params;
-	bool alive;
-	uint64_t size;
-	char blockdev[32];
-};
-
-static int dev_view_load(struct tool *t, uint32_t id, struct dev_view *v)
+static const char *owner_of(const struct ublkit_device *d)
 {
-	int r;
-
-	memset(v, 0, sizeof(*v));
-	r = ublkit_orphan_check(t->ctx, id, &v->o);
-	if (r < 0)
-		return r;
-	v->info = v->o.info;
-	v->info.server_pid = v->o.server_pid;
-	v->has_manifest = ublkit_manifest_read(t->ctx, id, &v->m) == 0;
-	v->alive = v->o.reason == UBLKIT_ORPHAN_NOT;
-	v->has_params = ublkit_ublk_get_params(t->ctx, id, &v->params) == 0;
-	ublkit_ublk_disk_size(t->ctx, id, &v->size);
-	if (v->size)
-		ublkit_ublk_block_path(id, v->blockdev, sizeof(v->blockdev));
-	return 0;
+	return ublkit_device_is_ublkit(d) ? "ublkit" : "foreign";
 }
 
-static const char *owner_of(const struct dev_view *v)
+static void json_dev(const struct ublkit_device *d)
 {
-	return ublkit_dev_info_is_ublkit(&v->info) ? "ublkit" : "foreign";
-}
+	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
 
-static void json_dev(const struct dev_view *v)
-{
-	json_int("id", v->info.id);
-	json_string("state", ublkit_dev_state_name(v->info.state));
-	json_int("server_pid", v->info.server_pid);
-	json_bool("server_alive", v->alive);
-	json_uint("queues", v->info.nr_queues);
-	json_uint("depth", v->info.queue_depth);
-	json_uint("size", v->size ? v->size : v->m.params.size);
-	json_string("target", v->has_manifest ? v->m.target : NULL);
-	json_string("block_device", v->blockdev[0] ? v->blockdev : NULL);
-	json_string("owner", owner_of(v));
-	json_bool("orphan", v->o.reason != UBLKIT_ORPHAN_NOT);
+	json_int("id", info->id);
+	json_string("state", ublkit_dev_state_name(info->state));
+	json_int("server_pid", ublkit_device_get_server_pid(d));
+	json_bool("server_alive", ublkit_device_is_server_alive(d));
+	json_uint("queues", info->nr_queues);
+	json_uint("depth", info->queue_depth);
+	json_uint("size", ublkit_device_get_size(d));
+	json_string("target", ublkit_device_get_target(d));
+	json_string("block_device", ublkit_device_get_block_device(d));
+	json_string("owner", owner_of(d));
+	json_bool("orphan", ublkit_device_get_orphan_reason(d) != UBLKIT_ORPHAN_NOT);
 }
 
 static int ctrl_error(int r)
@@ -86,16 +57,33 @@ static int ctrl_error(int r)
 	return tool_fail(r, "cannot query ublk devices");
 }
 
+static void print_row(const struct ublkit_device *d)
+{
+	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
+	const char *target = ublkit_device_get_target(d);
+	const char *blockdev = ublkit_device_get_block_device(d);
+	char size[32];
+
+	printf("%-4u %-9s %-8d %-5s %6u %5u %10s %-6s %-14s %s\n", info->id,
+	       ublkit_dev_state_name(info->state), ublkit_device_get_server_pid(d),
+	       ublkit_device_is_server_alive(d) ? "yes" : "no", info->nr_queues, info->queue_depth,
+	       tool_format_size(ublkit_device_get_size(d), size, sizeof(size)),
+	       target ? target : "-", blockdev ? blockdev : "-", owner_of(d));
+}
+
 int cmd_list(struct tool *t, int argc, char **argv)
 {
-	uint32_t *ids = NULL;
-	char size[32];
+	struct ublkit_device **v = NULL;
 	int n, r;
 
 	r = tool_parse_common(t, argc, argv, list_usage);
 	if (r >= 0)
 		return r;
-	n = ublkit_ublk_list(t->ctx, &ids);
+	if (optind < argc) {
+		tool_error("list takes no arguments; see 'ublkit list --help'");
+		return EXIT_USAGE;
+	}
+	n = ublkit_devices_get(t->ctx, &v);
 	if (n < 0)
 		return ctrl_error(n);
 	if (t->json)
@@ -104,35 +92,20 @@ int cmd_list(struct tool *t, int argc, char **argv)
 		printf("%-4s %-9s %-8s %-5s %6s %5s %10s %-6s %-14s %s\n", "ID", "STATE", "PID",
 		       "ALIVE", "QUEUES", "DEPTH", "SIZE", "TARGET", "BLOCKDEV", "OWNER");
 	for (int i = 0; i < n; i++) {
-		struct dev_view v;
-
-		r = dev_view_load(t, ids[i], &v);
-		if (r == -ENODEV)
-			continue; /* removed while we looked */
-		if (r < 0) {
-			free(ids);
-			if (t->json)
-				json_end_array();
-			return ctrl_error(r);
-		}
 		if (t->json) {
 			json_begin_object(NULL);
-			json_dev(&v);
+			json_dev(v[i]);
 			json_end_object();
-			continue;
+		} else {
+			print_row(v[i]);
 		}
-		printf("%-4u %-9s %-8d %-5s %6u %5u %10s %-6s %-14s %s\n", v.info.id,
-		       ublkit_dev_state_name(v.info.state), v.info.server_pid,
-		       v.alive ? "yes" : "no", v.info.nr_queues, v.info.queue_depth,
-		       tool_format_size(v.size, size, sizeof(size)),
-		       v.has_manifest ? v.m.target : "-", v.blockdev[0] ? v.blockdev : "-",
-		       owner_of(&v));
+		ublkit_device_unref(v[i]);
 	}
+	free(v);
 	if (t->json) {
 		json_end_array();
 		json_finish();
 	}
-	free(ids);
 	return EXIT_OK;
 }
 
@@ -154,26 +127,6 @@ int tool_parse_dev_id(const char *s, uint32_t *id)
 	return 0;
 }
 
-/* VmRSS / VmLck of a process, in bytes; 0 when unknown. */
-static void proc_memory(int32_t pid, uint64_t *rss, uint64_t *locked)
-{
-	char p[64], line[256];
-	unsigned long long kb;
-	FILE *f;
-
-	*rss = *locked = 0;
-	snprintf(p, sizeof(p), "/proc/%d/status", pid);
-	f = pid > 0 ? fopen(p, "re") : NULL;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-			*rss = kb << 10;
-		else if (sscanf(line, "VmLck: %llu kB", &kb) == 1)
-			*locked = kb << 10;
-	}
-	if (f)
-		fclose(f);
-}
-
 static void feature_names(uint64_t flags, char *buf, size_t size)
 {
 	size_t off = 0;
@@ -187,33 +140,39 @@ static void feature_names(uint64_t flags, char *buf, size_t size)
 	}
 }
 
-static void print_info(const struct dev_view *v, uint64_t rss, uint64_t locked)
+static void print_info(const struct ublkit_device *d)
 {
-	const struct ublkit_dev_params *p = &v->params;
-	char a[32], b[32], flags[256];
+	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
+	const struct ublkit_dev_params *p = ublkit_device_get_params(d);
+	const struct ublkit_manifest *m = ublkit_device_get_manifest(d);
+	const char *blockdev = ublkit_device_get_block_device(d);
+	bool alive = ublkit_device_is_server_alive(d);
+	char a[32], b[32], c[32], flags[256];
 
-	feature_names(v->info.flags, flags, sizeof(flags));
-	printf("ublk%u\n", v->info.id);
-	printf("  state:          %s\n", ublkit_dev_state_name(v->info.state));
-	printf("  block device:   %s\n", v->blockdev[0] ? v->blockdev : "-");
-	printf("  size:           %s\n", tool_format_size(v->size, a, sizeof(a)));
-	printf("  queues:         %u x depth %u, max I/O %s\n", v->info.nr_queues,
-	       v->info.queue_depth, tool_format_size(v->info.max_io_buf_bytes, a, sizeof(a)));
+	feature_names(info->flags, flags, sizeof(flags));
+	printf("ublk%u\n", info->id);
+	printf("  state:          %s\n", ublkit_dev_state_name(info->state));
+	printf("  block device:   %s\n", blockdev ? blockdev : "-");
+	printf("  size:           %s\n", tool_format_size(ublkit_device_get_size(d), a, sizeof(a)));
+	printf("  queues:         %u x depth %u, max I/O %s\n", info->nr_queues, info->queue_depth,
+	       tool_format_size(info->max_io_buf_bytes, a, sizeof(a)));
 	printf("  flags:          %s\n", flags[0] ? flags : "-");
-	printf("  owner:          %s\n", owner_of(v));
-	printf("  server:         pid %d (%s)\n", v->info.server_pid,
-	       v->alive ? "alive" : "gone");
-	if (v->alive)
-		printf("  server memory:  %s resident, %s locked\n",
-		       tool_format_size(rss, a, sizeof(a)), tool_format_size(locked, b, sizeof(b)));
-	if (v->has_manifest) {
-		printf("  target:         %s%s%s\n", v->m.target, v->m.target_arg[0] ? " " : "",
-		       v->m.target_arg);
-		printf("  scheduling:     %s\n", v->m.params.flags & UBLKIT_DEV_LOW_LATENCY
+	printf("  owner:          %s\n", owner_of(d));
+	printf("  server:         pid %d (%s)\n", ublkit_device_get_server_pid(d),
+	       alive ? "alive" : "gone");
+	if (alive)
+		printf("  server memory:  %s resident, %s locked, %s swapped\n",
+		       tool_format_size(ublkit_device_get_server_resident(d), a, sizeof(a)),
+		       tool_format_size(ublkit_device_get_server_locked(d), b, sizeof(b)),
+		       tool_format_size(ublkit_device_get_server_swapped(d), c, sizeof(c)));
+	if (m) {
+		printf("  target:         %s%s%s\n", m->target, m->target_arg[0] ? " " : "",
+		       m->target_arg);
+		printf("  scheduling:     %s\n", m->params.flags & UBLKIT_DEV_LOW_LATENCY
 						      ? "low latency (SCHED_OTHER)"
 						      : "batch (SCHED_BATCH)");
 	}
-	if (v->has_params) {
+	if (p) {
 		printf("  block size:     %u logical, %u physical\n", p->logical_block_size,
 		       p->physical_block_size);
 		printf("  attributes:     %s%s%s%s%s\n",
@@ -225,10 +184,37 @@ static void print_info(const struct dev_view *v, uint64_t rss, uint64_t locked)
 	}
 }
 
+static void json_info(const struct ublkit_device *d)
+{
+	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
+	const struct ublkit_dev_params *p = ublkit_device_get_params(d);
+	const struct ublkit_manifest *m = ublkit_device_get_manifest(d);
+
+	json_begin_object(NULL);
+	json_dev(d);
+	json_uint("flags", info->flags);
+	json_uint("max_io_bytes", info->max_io_buf_bytes);
+	json_uint("server_rss_bytes", ublkit_device_get_server_resident(d));
+	json_uint("server_locked_bytes", ublkit_device_get_server_locked(d));
+	json_uint("server_swap_bytes", ublkit_device_get_server_swapped(d));
+	json_bool("recovery", info->flags & UBLKIT_F_USER_RECOVERY);
+	if (m) {
+		json_string("target_arg", m->target_arg);
+		json_bool("low_latency", m->params.flags & UBLKIT_DEV_LOW_LATENCY);
+	}
+	if (p) {
+		json_uint("logical_block_size", p->logical_block_size);
+		json_uint("physical_block_size", p->physical_block_size);
+		json_bool("read_only", p->flags & UBLKIT_DEV_READ_ONLY);
+		json_bool("discard", !(p->flags & UBLKIT_DEV_NO_DISCARD));
+	}
+	json_end_object();
+	json_finish();
+}
+
 int cmd_info(struct tool *t, int argc, char **argv)
 {
-	uint64_t rss = 0, locked = 0;
-	struct dev_view v;
+	struct ublkit_device *d = NULL;
 	uint32_t id;
 	int r;
 
@@ -238,37 +224,17 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	r = tool_one_dev_id(argc, argv, "info", &id);
 	if (r >= 0)
 		return r;
-	r = dev_view_load(t, id, &v);
+	r = ublkit_device_new(t->ctx, id, &d);
 	if (r == -ENODEV) {
 		tool_error("there is no ublk device %u (see 'ublkit list')", id);
 		return EXIT_FAIL;
 	}
 	if (r < 0)
 		return ctrl_error(r);
-	if (v.alive)
-		proc_memory(v.info.server_pid, &rss, &locked);
-	if (!t->json) {
-		print_info(&v, rss, locked);
-		return EXIT_OK;
-	}
-	json_begin_object(NULL);
-	json_dev(&v);
-	json_uint("flags", v.info.flags);
-	json_uint("max_io_bytes", v.info.max_io_buf_bytes);
-	json_uint("server_rss_bytes", rss);
-	json_uint("server_locked_bytes", locked);
-	json_bool("recovery", v.info.flags & UBLKIT_F_USER_RECOVERY);
-	if (v.has_manifest) {
-		json_string("target_arg", v.m.target_arg);
-		json_bool("low_latency", v.m.params.flags & UBLKIT_DEV_LOW_LATENCY);
-	}
-	if (v.has_params) {
-		json_uint("logical_block_size", v.params.logical_block_size);
-		json_uint("physical_block_size", v.params.physical_block_size);
-		json_bool("read_only", v.params.flags & UBLKIT_DEV_READ_ONLY);
-		json_bool("discard", !(v.params.flags & UBLKIT_DEV_NO_DISCARD));
-	}
-	json_end_object();
-	json_finish();
+	if (t->json)
+		json_info(d);
+	else
+		print_info(d);
+	ublkit_device_unref(d);
 	return EXIT_OK;
 }

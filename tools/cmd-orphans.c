@@ -39,31 +39,31 @@ static const char recover_usage[] =
 	"created with --recovery). Outstanding I/O completes; the block device\n"
 	"stays in place for its users.\n";
 
-static const char *why(const struct ublkit_orphan *o)
+static const char *why(const struct ublkit_device *o)
 {
-	switch (o->reason) {
+	switch (ublkit_device_get_orphan_reason(o)) {
 	case UBLKIT_ORPHAN_DEAD: return "kernel state dead, server gone";
 	case UBLKIT_ORPHAN_SERVER_GONE:
-		return o->info.state == UBLKIT_DEV_QUIESCED ? "quiesced, server gone"
-							     : "live, server gone";
+		return ublkit_device_get_state(o) == UBLKIT_DEV_QUIESCED ? "quiesced, server gone"
+									  : "live, server gone";
 	default: return "-";
 	}
 }
 
-static void json_orphan(const struct ublkit_orphan *o)
+static void json_orphan(const struct ublkit_device *o)
 {
-	json_int("id", o->info.id);
-	json_string("state", ublkit_dev_state_name(o->info.state));
-	json_string("reason", ublkit_orphan_reason_name(o->reason));
-	json_int("server_pid", o->server_pid);
-	json_string("owner", o->ublkit_owned ? "ublkit" : "foreign");
-	json_bool("recoverable", o->recoverable);
-	json_bool("in_use", o->in_use);
+	json_int("id", ublkit_device_get_id(o));
+	json_string("state", ublkit_dev_state_name(ublkit_device_get_state(o)));
+	json_string("reason", ublkit_orphan_reason_name(ublkit_device_get_orphan_reason(o)));
+	json_int("server_pid", ublkit_device_get_server_pid(o));
+	json_string("owner", ublkit_device_is_ublkit(o) ? "ublkit" : "foreign");
+	json_bool("recoverable", ublkit_device_is_recoverable(o));
+	json_bool("in_use", ublkit_device_is_in_use(o));
 }
 
 int cmd_orphans(struct tool *t, int argc, char **argv)
 {
-	struct ublkit_orphan *v = NULL;
+	struct ublkit_device **v = NULL;
 	int n, r;
 
 	r = tool_parse_common(t, argc, argv, orphans_usage);
@@ -84,16 +84,21 @@ int cmd_orphans(struct tool *t, int argc, char **argv)
 		printf("%-4s %-9s %-8s %-8s %-11s %s\n", "ID", "STATE", "PID", "OWNER", "RECOVERABLE",
 		       "WHY");
 	for (int i = 0; i < n; i++) {
+		struct ublkit_device *o = v[i];
+
 		if (t->json) {
 			json_begin_object(NULL);
-			json_orphan(&v[i]);
+			json_orphan(o);
 			json_end_object();
-			continue;
+		} else {
+			printf("%-4u %-9s %-8d %-8s %-11s %s%s\n", ublkit_device_get_id(o),
+			       ublkit_dev_state_name(ublkit_device_get_state(o)),
+			       ublkit_device_get_server_pid(o),
+			       ublkit_device_is_ublkit(o) ? "ublkit" : "foreign",
+			       ublkit_device_is_recoverable(o) ? "yes" : "no", why(o),
+			       ublkit_device_is_in_use(o) ? " (in use: mounted, swap or held)" : "");
 		}
-		printf("%-4u %-9s %-8d %-8s %-11s %s%s\n", v[i].info.id,
-		       ublkit_dev_state_name(v[i].info.state), v[i].server_pid,
-		       v[i].ublkit_owned ? "ublkit" : "foreign", v[i].recoverable ? "yes" : "no",
-		       why(&v[i]), v[i].in_use ? " (in use: mounted, swap or held)" : "");
+		ublkit_device_unref(o);
 	}
 	if (t->json) {
 		json_end_array();
@@ -109,10 +114,11 @@ struct cleanup_state {
 	int failed;
 };
 
-static void report(const struct ublkit_orphan *o, int action, int error, void *data)
+static void report(struct ublkit_device *o, int action, int error, void *data)
 {
 	struct cleanup_state *cs = data;
 	bool dry = cs->flags & UBLKIT_CLEANUP_DRY_RUN;
+	uint32_t id = ublkit_device_get_id(o);
 
 	if (action == UBLKIT_CLEANUP_FAILED || action == UBLKIT_CLEANUP_SKIPPED)
 		cs->failed++;
@@ -128,18 +134,18 @@ static void report(const struct ublkit_orphan *o, int action, int error, void *d
 	}
 	switch (action) {
 	case UBLKIT_CLEANUP_DELETED:
-		printf("ublk%u: %s (%s)\n", o->info.id, dry ? "would delete" : "deleted", why(o));
+		printf("ublk%u: %s (%s)\n", id, dry ? "would delete" : "deleted", why(o));
 		break;
 	case UBLKIT_CLEANUP_RECOVERED:
-		printf("ublk%u: %s (%s)\n", o->info.id,
+		printf("ublk%u: %s (%s)\n", id,
 		       dry ? "would recover with a new server" : "recovered by a new server", why(o));
 		break;
 	case UBLKIT_CLEANUP_SKIPPED:
 		printf("ublk%u: skipped: mounted, active swap or held by another device; "
-		       "unmount/swapoff it or use --force\n", o->info.id);
+		       "unmount/swapoff it or use --force\n", id);
 		break;
 	default:
-		tool_error("ublk%u: cleanup failed: %s", o->info.id, strerror(-error));
+		tool_error("ublk%u: cleanup failed: %s", id, strerror(-error));
 	}
 }
 

@@ -126,3 +126,14 @@ const char *ublkit_dev_state_name(int state)
 {
 	return state == UBLKIT_DEV_LIVE ? "live" : state == UBLKIT_DEV_DEAD ? "dead" : "quiesced";
 }
+
+int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p)
+{
+	return find(id) ? -ENODATA : -ENODEV; /* no parameters set yet */
+}
+
+int ublkit_ublk_disk_size(struct ublkit_ctx *ctx, uint32_t id, uint64_t *bytes)
+{
+	*bytes = 0; /* no disk */
+	return 0;
+}

@@ -46,18 +46,21 @@ static struct ublkit_ctx *setup(void)
 	return ctx;
 }
 
-static int classify(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o)
+/* The device view of @id, kept in *o (the previous one is dropped). */
+static int classify(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_device **o)
 {
-	int r = ublkit_orphan_check(ctx, id, o);
+	int r;
 
+	*o = ublkit_device_unref(*o);
+	r = ublkit_device_new(ctx, id, o);
 	CHECK_EQ(r, 0);
-	return o->reason;
+	return r < 0 ? r : ublkit_device_get_orphan_reason(*o);
 }
 
 static void test_live_and_dead_servers(void)
 {
 	struct ublkit_ctx *ctx = setup();
-	struct ublkit_orphan o;
+	struct ublkit_device *o = NULL;
 
 	fake_proc(100, 'S', 5000);
 	fake_proc(101, 'T', 5000); /* SIGSTOPped */
@@ -71,23 +74,25 @@ static void test_live_and_dead_servers(void)
 	CHECK_EQ(classify(ctx, 1, &o), UBLKIT_ORPHAN_NOT);
 	CHECK_EQ(classify(ctx, 2, &o), UBLKIT_ORPHAN_SERVER_GONE);
 	CHECK_EQ(classify(ctx, 3, &o), UBLKIT_ORPHAN_SERVER_GONE);
-	CHECK(!o.ublkit_owned);
+	CHECK(!ublkit_device_is_ublkit(o));
 	CHECK_EQ(classify(ctx, 4, &o), UBLKIT_ORPHAN_DEAD);
-	CHECK_EQ(ublkit_orphan_check(ctx, 9, &o), -ENODEV);
+	o = ublkit_device_unref(o);
+	CHECK_EQ(ublkit_device_new(ctx, 9, &o), -ENODEV);
+	ublkit_device_unref(o);
 	ublkit_ctx_unref(ctx);
 }
 
 static void test_setting_up(void)
 {
 	struct ublkit_ctx *ctx = setup();
-	struct ublkit_orphan o;
+	struct ublkit_device *o = NULL;
 
 	/* Between ADD_DEV and START_DEV the kernel reports pid -1. */
 	fake_proc(200, 'S', 7000);
 	fake_add(5, UBLKIT_DEV_DEAD, -1, 0, true);
 	fake_manifest(5, "null", 200, 7000);
 	CHECK_EQ(classify(ctx, 5, &o), UBLKIT_ORPHAN_NOT);
-	CHECK_EQ(o.server_pid, 200);
+	CHECK_EQ(ublkit_device_get_server_pid(o), 200);
 	/* ... and when that server died before START_DEV, it is an orphan */
 	fake_add(6, UBLKIT_DEV_DEAD, -1, 0, true);
 	fake_manifest(6, "null", 201, 7000);
@@ -95,26 +100,28 @@ static void test_setting_up(void)
 	/* a foreign device with no server recorded and no holder of its node */
 	fake_add(7, UBLKIT_DEV_DEAD, -1, 0, false);
 	CHECK_EQ(classify(ctx, 7, &o), UBLKIT_ORPHAN_DEAD);
+	ublkit_device_unref(o);
 	ublkit_ctx_unref(ctx);
 }
 
 static void test_pid_reuse(void)
 {
 	struct ublkit_ctx *ctx = setup();
-	struct ublkit_orphan o;
+	struct ublkit_device *o = NULL;
 
 	/* pid 300 exists, but started later than the server ublkit recorded */
 	fake_proc(300, 'S', 9999);
 	fake_add(8, UBLKIT_DEV_LIVE, 300, 0, true);
 	fake_manifest(8, "file", 300, 1234);
 	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	ublkit_device_unref(o);
 	ublkit_ctx_unref(ctx);
 }
 
 static void test_recoverable_and_in_use(void)
 {
 	struct ublkit_ctx *ctx = setup();
-	struct ublkit_orphan o;
+	struct ublkit_device *o = NULL;
 
 	fake_add(10, UBLKIT_DEV_QUIESCED, 400, UBLKIT_F_USER_RECOVERY, true);
 	fake_manifest(10, "file", 400, 1);
@@ -126,13 +133,14 @@ static void test_recoverable_and_in_use(void)
 	fake_write(root, "/proc/swaps",
 		   "Filename Type Size Used Priority\n/dev/ublkb13 partition 1024 0 -2\n");
 	CHECK_EQ(classify(ctx, 10, &o), UBLKIT_ORPHAN_SERVER_GONE);
-	CHECK(o.recoverable && !o.in_use);
+	CHECK(ublkit_device_is_recoverable(o) && !ublkit_device_is_in_use(o));
 	CHECK_EQ(classify(ctx, 11, &o), UBLKIT_ORPHAN_SERVER_GONE);
-	CHECK(!o.recoverable); /* mem's data died with its server */
+	CHECK(!ublkit_device_is_recoverable(o)); /* mem's data died with its server */
 	CHECK_EQ(classify(ctx, 12, &o), UBLKIT_ORPHAN_SERVER_GONE);
-	CHECK(!o.recoverable); /* no manifest: nothing to restart from */
+	CHECK(!ublkit_device_is_recoverable(o)); /* no manifest: nothing to restart from */
 	CHECK_EQ(classify(ctx, 13, &o), UBLKIT_ORPHAN_SERVER_GONE);
-	CHECK(!o.recoverable && o.in_use);
+	CHECK(!ublkit_device_is_recoverable(o) && ublkit_device_is_in_use(o));
+	ublkit_device_unref(o);
 	ublkit_ctx_unref(ctx);
 }
 
@@ -140,7 +148,7 @@ struct tally {
 	int deleted, recovered, skipped, failed;
 };
 
-static void count(const struct ublkit_orphan *o, int action, int error, void *data)
+static void count(struct ublkit_device *o, int action, int error, void *data)
 {
 	struct tally *t = data;
 

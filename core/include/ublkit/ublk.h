@@ -72,6 +72,16 @@ const char *ublkit_feature_name(uint64_t bit);
 /* True when the device carries ublkit's owner mark. */
 int ublkit_dev_info_is_ublkit(const struct ublkit_dev_info *info);
 
+/*
+ * Before creating a device: io_uring is allowed and the ublk driver is
+ * there, loaded through libkmod when it is a module. 0, or -ENODEV (the
+ * kernel has no ublk), -EACCES (io_uring disabled), or ublkit_kmod_load()'s
+ * error; the reason and its fix are logged.
+ */
+int ublkit_ublk_preflight(struct ublkit_ctx *ctx);
+/* kernel.io_uring_disabled: 0 allowed, 1 privileged users only, 2 off. */
+int ublkit_io_uring_disabled(struct ublkit_ctx *ctx);
+
 /* Control-command timeout in milliseconds (default 30000). */
 void ublkit_ctx_set_ctrl_timeout(struct ublkit_ctx *ctx, unsigned int ms);
 
@@ -138,6 +148,18 @@ void ublkit_dev_params_init(struct ublkit_dev_params *p);
 
 /* The built-in targets: "null", "mem" (sparse RAM), "file" (file or block device). */
 const char *const *ublkit_target_names(void);
+
+/* What a target is (ublkit_target_flags()). */
+#define UBLKIT_TARGET_NEEDS_SIZE (1u << 0)	/* the device needs params.size */
+#define UBLKIT_TARGET_NEEDS_PATH (1u << 1)	/* target_arg is a file or block device */
+#define UBLKIT_TARGET_SURVIVES_SERVER (1u << 2)	/* its data outlives the server: recoverable */
+#define UBLKIT_TARGET_MAY_BACK_SWAP (1u << 3)	/* no allocation on the I/O path */
+#define UBLKIT_TARGET_USER_COPY (1u << 4)	/* data in the server's memory: user copy */
+
+/* UBLKIT_TARGET_* of target @name, or -EINVAL for an unknown target. */
+int ublkit_target_flags(const char *name);
+/* A one-line description of target @name, or NULL. */
+const char *ublkit_target_summary(const char *name);
 
 struct ublkit_server;
 
@@ -289,7 +311,7 @@ int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *
  */
 int ublkit_server_main(int argc, char **argv);
 
-/* ---- orphans and crash recovery ----------------------------------------- */
+/* ---- the device view: everything known about one device ---------------- */
 
 enum ublkit_orphan_reason {
 	UBLKIT_ORPHAN_NOT = 0,		/* its server is alive (or still setting up) */
@@ -297,25 +319,65 @@ enum ublkit_orphan_reason {
 	UBLKIT_ORPHAN_SERVER_GONE,	/* LIVE or QUIESCED, recorded server gone */
 };
 
-struct ublkit_orphan {
-	struct ublkit_dev_info info;
-	int reason;			/* enum ublkit_orphan_reason */
-	int32_t server_pid;		/* the server as far as known (the kernel reports
-					 * -1 until START_DEV; ublkit's manifest knows) */
-	bool ublkit_owned;		/* carries ublkit's owner mark */
-	bool has_manifest;		/* ublkit can restart its server */
-	bool recoverable;		/* QUIESCED, user recovery, manifest: can be recovered */
-	bool in_use;			/* its block device is mounted or an active swap area */
-};
-
 /* "dead", "server-gone" (or "none"). */
 const char *ublkit_orphan_reason_name(int reason);
 
-/* Classify one device. -ENODEV: no such device. */
-int ublkit_orphan_check(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_orphan *o);
+struct ublkit_device;
 
-/* All orphans, ascending by id. *ret is malloc'ed (free it); returns the count. */
-int ublkit_orphans_detect(struct ublkit_ctx *ctx, struct ublkit_orphan **ret);
+/*
+ * Look at device @id once: the kernel's state and parameters, ublkit's
+ * manifest, the server (the kernel's pid, else the manifest's, else the
+ * process holding /dev/ublkcN), whether it is alive (and still the process
+ * that started the device), whether the device is an orphan, recoverable,
+ * in use (mounted, active swap, held by dm/md), and the server's memory.
+ * A snapshot: create a new one to see changes. -ENODEV: no such device.
+ */
+int ublkit_device_new(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_device **ret);
+struct ublkit_device *ublkit_device_ref(struct ublkit_device *d);
+struct ublkit_device *ublkit_device_unref(struct ublkit_device *d);
+
+uint32_t ublkit_device_get_id(const struct ublkit_device *d);
+/* GET_DEV_INFO as the kernel answered it (state, queues, depth, flags). */
+const struct ublkit_dev_info *ublkit_device_get_info(const struct ublkit_device *d);
+int ublkit_device_get_state(const struct ublkit_device *d);
+/* Carries ublkit's owner mark. */
+bool ublkit_device_is_ublkit(const struct ublkit_device *d);
+/* The server as far as known; 0 when none is known. */
+int32_t ublkit_device_get_server_pid(const struct ublkit_device *d);
+bool ublkit_device_is_server_alive(const struct ublkit_device *d);
+int ublkit_device_get_orphan_reason(const struct ublkit_device *d);
+/* An orphan that ublkit can give a new server (QUIESCED, user recovery,
+ * a manifest, a target whose data outlives its server). */
+bool ublkit_device_is_recoverable(const struct ublkit_device *d);
+/* Its block device is mounted, active swap, or held by dm/md. */
+bool ublkit_device_is_in_use(const struct ublkit_device *d);
+/* ublkit's manifest, NULL for a device ublkit does not serve. */
+const struct ublkit_manifest *ublkit_device_get_manifest(const struct ublkit_device *d);
+/* The manifest's target name and argument (NULL without a manifest or argument). */
+const char *ublkit_device_get_target(const struct ublkit_device *d);
+const char *ublkit_device_get_target_arg(const struct ublkit_device *d);
+/* GET_PARAMS: the kernel's parameters, NULL when it has none yet. */
+const struct ublkit_dev_params *ublkit_device_get_params(const struct ublkit_device *d);
+/* Size in bytes: the disk's, else the parameters'. */
+uint64_t ublkit_device_get_size(const struct ublkit_device *d);
+/* "/dev/ublkbN", NULL while the device has no disk. */
+const char *ublkit_device_get_block_device(const struct ublkit_device *d);
+/* The live server's VmRSS, VmLck and VmSwap in bytes (0 when unknown). */
+uint64_t ublkit_device_get_server_resident(const struct ublkit_device *d);
+uint64_t ublkit_device_get_server_locked(const struct ublkit_device *d);
+uint64_t ublkit_device_get_server_swapped(const struct ublkit_device *d);
+
+/*
+ * Every ublk device, ascending by id (devices removed while looking are
+ * left out). *ret is a malloc'ed array of references: unref each, free
+ * the array. Returns the count.
+ */
+int ublkit_devices_get(struct ublkit_ctx *ctx, struct ublkit_device ***ret);
+
+/* ---- orphans and crash recovery ----------------------------------------- */
+
+/* All orphans, ascending by id, as ublkit_devices_get() returns devices. */
+int ublkit_orphans_detect(struct ublkit_ctx *ctx, struct ublkit_device ***ret);
 
 #define UBLKIT_CLEANUP_DRY_RUN (1u << 0)	/* report what would be done */
 #define UBLKIT_CLEANUP_NO_RECOVER (1u << 1)	/* delete even recoverable devices */
@@ -331,7 +393,7 @@ enum ublkit_cleanup_action {
 /* "deleted", "recovered", "skipped", "failed". */
 const char *ublkit_cleanup_action_name(int action);
 
-typedef void (*ublkit_cleanup_fn)(const struct ublkit_orphan *o, int action, int error,
+typedef void (*ublkit_cleanup_fn)(struct ublkit_device *orphan, int action, int error,
 				  void *userdata);
 
 /*
