@@ -9,7 +9,7 @@
 #include "ctx-private.h"
 #include "ublk-private.h"
 
-static void ctx_read_env(struct ublkit_ctx *ctx)
+static int ctx_read_env(struct ublkit_ctx *ctx)
 {
 	const char *s;
 
@@ -20,14 +20,17 @@ static void ctx_read_env(struct ublkit_ctx *ctx)
 		if (prio >= 0)
 			ctx->log_priority = prio;
 	}
+	/* A sysroot that cannot be used must not turn into the host's root. */
 	s = secure_getenv("UBLKIT_SYSROOT");
 	if (s && *s)
-		(void)ublkit_ctx_set_sysroot(ctx, s);
+		return ublkit_ctx_set_sysroot(ctx, s);
+	return 0;
 }
 
 UBLKIT_EXPORT int ublkit_ctx_new(struct ublkit_ctx **ret)
 {
 	struct ublkit_ctx *ctx;
+	int r;
 
 	if (!ret)
 		return -EINVAL;
@@ -37,7 +40,11 @@ UBLKIT_EXPORT int ublkit_ctx_new(struct ublkit_ctx **ret)
 	ctx->refcount = 1;
 	ctx->log_priority = UBLKIT_LOG_ERR;
 	ctx->ctrl_timeout_ms = UBLKIT_DEFAULT_CTRL_TIMEOUT_MS;
-	ctx_read_env(ctx);
+	r = ctx_read_env(ctx);
+	if (r < 0) {
+		ublkit_ctx_unref(ctx);
+		return r;
+	}
 	*ret = ctx;
 	return 0;
 }

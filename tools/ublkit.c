@@ -124,6 +124,10 @@ dispatch:
 		return EXIT_USAGE;
 	}
 	r = ublkit_ctx_new(&t.ctx);
+	if (r < 0 && getenv("UBLKIT_SYSROOT")) {
+		tool_fail(r, "UBLKIT_SYSROOT=%s", getenv("UBLKIT_SYSROOT"));
+		return EXIT_USAGE;
+	}
 	if (r < 0)
 		return tool_fail(r, "cannot create a library context");
 	ublkit_ctx_set_log_fn(t.ctx, log_to_stderr, NULL);

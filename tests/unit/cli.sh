@@ -67,6 +67,17 @@ echo "blacklist dm_mod" >"$root/etc/modprobe.d/x.conf"
 expect 1 "modprobe of a blacklisted module fails" "$UBLKIT" --sysroot "$root" modprobe dm_mod
 contains err "blacklist" "modprobe explains the blacklist"
 expect 2 "--sysroot to a missing directory" "$UBLKIT" --sysroot "$tmp/nope" doctor
+expect 2 "UBLKIT_SYSROOT to a missing directory" env UBLKIT_SYSROOT="$tmp/nope" "$UBLKIT" doctor
+contains err "UBLKIT_SYSROOT=$tmp/nope" "an unusable UBLKIT_SYSROOT is named"
+expect 2 "list takes no arguments" "$UBLKIT" list extra-arg
+expect 2 "info needs an id" "$UBLKIT" info
+expect 2 "add needs --target" "$UBLKIT" add --size 1G
+expect 2 "add: an unknown target" "$UBLKIT" add --target nope --size 1G
+contains err "unknown target 'nope'" "the unknown target is named"
+expect 2 "add: null needs --size" "$UBLKIT" add --target null
+contains err "needs --size" "add says --size is missing"
+expect 2 "add: --recovery does not fit mem" "$UBLKIT" add --target mem --size 1G --recovery
+expect 2 "add: file needs --file" "$UBLKIT" add --target file
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

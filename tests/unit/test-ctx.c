@@ -53,6 +53,15 @@ static void test_env(void)
 	CHECK(!ublkit_ctx_is_sysroot(ctx));
 	ublkit_ctx_unref(ctx);
 	unsetenv("UBLKIT_LOG");
+
+	/* An unusable sysroot is an error, never the host's root. */
+	ctx = NULL;
+	setenv("UBLKIT_SYSROOT", "/nonexistent/ublkit-sysroot", 1);
+	CHECK_EQ(ublkit_ctx_new(&ctx), -ENOENT);
+	CHECK(ctx == NULL);
+	setenv("UBLKIT_SYSROOT", "/dev/null", 1);
+	CHECK_EQ(ublkit_ctx_new(&ctx), -ENOTDIR);
+	unsetenv("UBLKIT_SYSROOT");
 	fake_root_free(root);
 }
 

@@ -39,6 +39,8 @@ typedef void (*ublkit_log_fn)(struct ublkit_ctx *ctx, int priority, const char *
  *   UBLKIT_SYSROOT  directory that stands in for "/" for /sys, /dev, /proc,
  *                   /etc, /run and /lib/modules (default: none)
  * A new context logs nowhere until ublkit_ctx_set_log_fn() is called.
+ * Fails (-ENOENT, -ENOTDIR, ...) when UBLKIT_SYSROOT names a directory
+ * that cannot be used: it never falls back to the real root.
  */
 int ublkit_ctx_new(struct ublkit_ctx **ret);
 struct ublkit_ctx *ublkit_ctx_ref(struct ublkit_ctx *ctx);
