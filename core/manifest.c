@@ -174,8 +174,20 @@ void manifest_init(struct ublkit_manifest *m)
 	ublkit_dev_params_init(&m->params);
 }
 
-UBLKIT_EXPORT int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id,
-				       struct ublkit_manifest *m)
+static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m);
+
+UBLKIT_EXPORT int ublkit_manifest_read_sz(struct ublkit_ctx *ctx, uint32_t id,
+					  struct ublkit_manifest *m, size_t size)
+{
+	struct ublkit_manifest full;
+	int r = manifest_read(ctx, id, &full);
+
+	if (r >= 0)
+		struct_out(m, size, &full, sizeof(full));
+	return r;
+}
+
+static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;

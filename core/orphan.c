@@ -86,7 +86,7 @@ static int cleanup_one(struct ublkit_ctx *ctx, const struct ublkit_device *o, un
 		return UBLKIT_CLEANUP_SKIPPED;
 	if (flags & UBLKIT_CLEANUP_DRY_RUN)
 		return recover ? UBLKIT_CLEANUP_RECOVERED : UBLKIT_CLEANUP_DELETED;
-	*error = recover ? ublkit_recover(ctx, id, 0, NULL) : ublk_stop_delete(ctx, id);
+	*error = recover ? ublkit_recover_sz(ctx, id, 0, NULL, 0) : ublk_stop_delete(ctx, id);
 	if (*error < 0) {
 		log_error(ctx, "ublk%u: %s failed: %s", id, recover ? "recovery" : "delete",
 			  strerror(-*error));
@@ -113,8 +113,8 @@ UBLKIT_EXPORT int ublkit_orphans_cleanup(struct ublkit_ctx *ctx, unsigned int fl
 	return n;
 }
 
-UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
-				 struct ublkit_spawn_result *res)
+UBLKIT_EXPORT int ublkit_recover_sz(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
+				    struct ublkit_spawn_result *res, size_t res_size)
 {
 	struct ublkit_device *d = NULL;
 	struct ublkit_manifest m;
@@ -131,7 +131,8 @@ UBLKIT_EXPORT int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, unsigned i
 	ublkit_device_unref(d);
 	if (r < 0)
 		return r;
-	return ublkit_server_spawn(ctx, &m.params, m.target, m.target_arg, (int)id, flags, res);
+	return ublkit_server_spawn_sz(ctx, &m.params, sizeof(m.params), m.target, m.target_arg,
+				      (int)id, flags, res, res_size);
 }
 
 static bool wait_gone(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)

@@ -159,11 +159,15 @@ static void reap(pid_t pid)
 		;
 }
 
-UBLKIT_EXPORT int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-				      const char *target, const char *target_arg, int recover_id,
-				      unsigned int flags, struct ublkit_spawn_result *res)
+UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
+					 const struct ublkit_dev_params *params, size_t params_size,
+					 const char *target, const char *target_arg, int recover_id,
+					 unsigned int flags, struct ublkit_spawn_result *res,
+					 size_t res_size)
 {
 	struct spawn_report rep = { .result = -EPIPE };
+	struct ublkit_spawn_result out;
+	struct ublkit_dev_params p;
 	struct spawn_argv a;
 	int sv[2], pidfd, r;
 	pid_t pid;
@@ -171,7 +175,11 @@ UBLKIT_EXPORT int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublki
 
 	if (!params || (flags & ~(UBLKIT_SPAWN_FOREGROUND | UBLKIT_SPAWN_ROOT_STORAGE)))
 		return -EINVAL;
-	r = spawn_argv_build(&a, params, target, target_arg, recover_id, flags);
+	ublkit_dev_params_init(&p);
+	r = struct_in(&p, sizeof(p), params, params_size);
+	if (r < 0)
+		return r;
+	r = spawn_argv_build(&a, &p, target, target_arg, recover_id, flags);
 	if (r < 0)
 		return log_ret(ctx, r, "cannot pass the device's parameters to its server");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -205,10 +213,11 @@ UBLKIT_EXPORT int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublki
 		return rep.result;
 	}
 	if (res) {
-		res->id = rep.result;
-		res->server_pid = rep.server_pid;
-		res->params = rep.params;
-		res->pidfd = pidfd;
+		out.id = rep.result;
+		out.server_pid = rep.server_pid;
+		out.params = rep.params;
+		out.pidfd = pidfd;
+		struct_out(res, res_size, &out, sizeof(out));
 	} else if (pidfd >= 0) {
 		close(pidfd);
 	}

@@ -134,7 +134,20 @@ void stats_sum(const struct stats_shm *shm, struct ublkit_stats *out)
 	out->lat_p999_ns = hist_quantile(hist, out->lat_count, 0.999);
 }
 
-UBLKIT_EXPORT int ublkit_stats_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st)
+static int stats_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st);
+
+UBLKIT_EXPORT int ublkit_stats_read_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st,
+				       size_t size)
+{
+	struct ublkit_stats full;
+	int r = stats_read(ctx, id, &full);
+
+	if (r >= 0)
+		struct_out(st, size, &full, sizeof(full));
+	return r;
+}
+
+static int stats_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st)
 {
 	struct stats_shm *shm;
 	struct stat sb;

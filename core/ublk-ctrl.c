@@ -236,8 +236,20 @@ UBLKIT_EXPORT void ublkit_ctx_set_ctrl_timeout(struct ublkit_ctx *ctx, unsigned 
 	ctx->ctrl_timeout_ms = ms ? ms : UBLKIT_DEFAULT_CTRL_TIMEOUT_MS;
 }
 
-UBLKIT_EXPORT int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id,
-				       struct ublkit_dev_info *info)
+static int get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info);
+
+UBLKIT_EXPORT int ublkit_ublk_get_info_sz(struct ublkit_ctx *ctx, uint32_t id,
+					  struct ublkit_dev_info *out, size_t size)
+{
+	struct ublkit_dev_info info;
+	int r = get_info(ctx, id, &info);
+
+	if (r >= 0)
+		struct_out(out, size, &info, sizeof(info));
+	return r;
+}
+
+static int get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info)
 {
 	struct ublkit_uapi_dev_info di = { 0 };
 	int r;
@@ -275,8 +287,20 @@ static uint32_t attrs_to_flags(uint32_t attrs)
 	return f;
 }
 
-UBLKIT_EXPORT int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id,
-					 struct ublkit_dev_params *p)
+static int get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p);
+
+UBLKIT_EXPORT int ublkit_ublk_get_params_sz(struct ublkit_ctx *ctx, uint32_t id,
+					    struct ublkit_dev_params *out, size_t size)
+{
+	struct ublkit_dev_params p;
+	int r = get_params(ctx, id, &p);
+
+	if (r >= 0)
+		struct_out(out, size, &p, sizeof(p));
+	return r;
+}
+
+static int get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p)
 {
 	struct ublk_params up = { .len = sizeof(up) };
 	int r;

@@ -24,13 +24,17 @@
 #define DEFAULT_MAX_DISCARD_BYTES (1u << 30)
 #define READY_TIMEOUT_S 30
 
-UBLKIT_EXPORT void ublkit_dev_params_init(struct ublkit_dev_params *p)
+UBLKIT_EXPORT void ublkit_dev_params_init_sz(struct ublkit_dev_params *out, size_t size)
 {
-	memset(p, 0, sizeof(*p));
-	p->dev_id = -1;
-	p->nr_queues = 1;
-	p->queue_depth = UBLKIT_DEFAULT_QUEUE_DEPTH;
-	p->max_io_bytes = UBLKIT_DEFAULT_MAX_IO_BYTES;
+	struct ublkit_dev_params p = {
+		.dev_id = -1,
+		.nr_queues = 1,
+		.queue_depth = UBLKIT_DEFAULT_QUEUE_DEPTH,
+		.max_io_bytes = UBLKIT_DEFAULT_MAX_IO_BYTES,
+	};
+
+	memset(out, 0, size);
+	struct_out(out, size, &p, sizeof(p));
 }
 
 UBLKIT_EXPORT int ublkit_ublk_block_path(uint32_t id, char *buf, size_t size)
@@ -113,11 +117,13 @@ static int params_validate(struct ublkit_ctx *ctx, struct ublkit_dev_params *p)
 	return 0;
 }
 
-UBLKIT_EXPORT int ublkit_server_new(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-				    const char *target, const char *target_arg,
-				    struct ublkit_server **ret)
+UBLKIT_EXPORT int ublkit_server_new_sz(struct ublkit_ctx *ctx,
+				       const struct ublkit_dev_params *params, size_t params_size,
+				       const char *target, const char *target_arg,
+				       struct ublkit_server **ret)
 {
 	const struct target_ops *ops = target_find(target);
+	struct ublkit_dev_params p;
 	struct ublkit_server *s;
 	int r;
 
@@ -125,12 +131,16 @@ UBLKIT_EXPORT int ublkit_server_new(struct ublkit_ctx *ctx, const struct ublkit_
 		log_error(ctx, "unknown target '%s' (see 'ublkit add --help')", target ? target : "");
 		return -EINVAL;
 	}
+	ublkit_dev_params_init(&p);
+	r = struct_in(&p, sizeof(p), params, params_size);
+	if (r < 0)
+		return log_ret(ctx, r, "the device parameters hold fields this libublkit does not know");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->refcount = 1;
 	s->ctx = ublkit_ctx_ref(ctx);
-	s->params = *params;
+	s->params = p;
 	s->id = -1;
 	s->cdev_fd = -1;
 	s->exit_fd = -1;

@@ -51,6 +51,27 @@ static inline int neg_errno(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
+/*
+ * Public structs that callers allocate grow at their end. Each function
+ * that takes one gets the caller's sizeof() through a macro in the public
+ * header: a caller built against an older libublkit passes a smaller size
+ * and gets only the fields it knows; one built against a newer libublkit
+ * may pass fields this one does not know only when they are zero.
+ */
+static inline void struct_out(void *dst, size_t dst_size, const void *src, size_t src_size)
+{
+	memcpy(dst, src, dst_size < src_size ? dst_size : src_size);
+}
+
+static inline int struct_in(void *dst, size_t dst_size, const void *src, size_t src_size)
+{
+	for (size_t i = dst_size; i < src_size; i++)
+		if (((const unsigned char *)src)[i])
+			return -E2BIG;
+	memcpy(dst, src, dst_size < src_size ? dst_size : src_size);
+	return 0;
+}
+
 /* logging */
 void ublkit_log(struct ublkit_ctx *ctx, int priority, const char *file, int line, const char *fn,
 		const char *format, ...) _printf_(6, 7);

@@ -48,7 +48,8 @@ void fake_reset(void)
 	fake_nr_devs = fake_stops = fake_dels = fake_spawns = 0;
 }
 
-int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info)
+int ublkit_ublk_get_info_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info,
+			    size_t size)
 {
 	struct fake_dev *d = find(id);
 
@@ -87,9 +88,10 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-			const char *target, const char *target_arg, int recover_id,
-			unsigned int flags, struct ublkit_spawn_result *res)
+int ublkit_server_spawn_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			   size_t params_size, const char *target, const char *target_arg,
+			   int recover_id, unsigned int flags, struct ublkit_spawn_result *res,
+			   size_t res_size)
 {
 	struct fake_dev *d = find((uint32_t)recover_id);
 
@@ -111,7 +113,7 @@ int ublkit_ublk_block_path(uint32_t id, char *buf, size_t size)
 	return 0;
 }
 
-void ublkit_dev_params_init(struct ublkit_dev_params *p)
+void ublkit_dev_params_init_sz(struct ublkit_dev_params *p, size_t size)
 {
 	memset(p, 0, sizeof(*p));
 	p->dev_id = -1;
@@ -127,7 +129,8 @@ const char *ublkit_dev_state_name(int state)
 	return state == UBLKIT_DEV_LIVE ? "live" : state == UBLKIT_DEV_DEAD ? "dead" : "quiesced";
 }
 
-int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p)
+int ublkit_ublk_get_params_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p,
+			      size_t size)
 {
 	return find(id) ? -ENODATA : -ENODEV; /* no parameters set yet */
 }

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -121,8 +123,67 @@ static void test_target_names(void)
 	CHECK(n[3] == NULL);
 }
 
+static void test_target_registry(void)
+{
+	CHECK_EQ(ublkit_target_flags("mem"), UBLKIT_TARGET_NEEDS_SIZE | UBLKIT_TARGET_USER_COPY);
+	CHECK_EQ(ublkit_target_flags("null"), UBLKIT_TARGET_NEEDS_SIZE |
+						  UBLKIT_TARGET_SURVIVES_SERVER |
+						  UBLKIT_TARGET_USER_COPY);
+	CHECK_EQ(ublkit_target_flags("file"), UBLKIT_TARGET_NEEDS_PATH |
+						  UBLKIT_TARGET_SURVIVES_SERVER |
+						  UBLKIT_TARGET_MAY_BACK_SWAP);
+	CHECK_EQ(ublkit_target_flags("nope"), -EINVAL);
+	CHECK_EQ(ublkit_target_flags(NULL), -EINVAL);
+	CHECK(ublkit_target_summary("file") != NULL);
+	CHECK(ublkit_target_summary("nope") == NULL);
+}
+
+/* A caller built against an older, smaller struct, and one built against a
+ * newer, larger one. */
+static void test_struct_sizes(void)
+{
+	struct {
+		struct ublkit_dev_params p;
+		uint64_t newer_field;
+	} big;
+	unsigned char small[sizeof(struct ublkit_dev_params)];
+	size_t old_size = offsetof(struct ublkit_dev_params, flags);
+	struct ublkit_ctx *ctx = test_ctx();
+	struct ublkit_server *s = NULL;
+
+	/* init writes only what the old caller has */
+	memset(small, 0xa5, sizeof(small));
+	ublkit_dev_params_init_sz((struct ublkit_dev_params *)small, old_size);
+	CHECK_EQ(((struct ublkit_dev_params *)small)->dev_id, -1);
+	CHECK_EQ(small[old_size], 0xa5);
+	CHECK_EQ(small[sizeof(small) - 1], 0xa5);
+
+	/* an old caller's struct is completed with defaults */
+	memset(small, 0, sizeof(small));
+	ublkit_dev_params_init_sz((struct ublkit_dev_params *)small, old_size);
+	((struct ublkit_dev_params *)small)->size = 1 << 20;
+	CHECK_EQ(ublkit_server_new_sz(ctx, (struct ublkit_dev_params *)small, old_size, "null",
+				      NULL, &s), 0);
+	CHECK_EQ(ublkit_server_get_params(s)->flags, 0);
+	CHECK_EQ(ublkit_server_get_params(s)->size, 1 << 20);
+	s = ublkit_server_unref(s);
+
+	/* fields this library does not know must be zero */
+	memset(&big, 0, sizeof(big));
+	ublkit_dev_params_init(&big.p);
+	big.p.size = 1 << 20;
+	CHECK_EQ(ublkit_server_new_sz(ctx, &big.p, sizeof(big), "null", NULL, &s), 0);
+	s = ublkit_server_unref(s);
+	big.newer_field = 1;
+	CHECK_EQ(ublkit_server_new_sz(ctx, &big.p, sizeof(big), "null", NULL, &s), -E2BIG);
+	CHECK(s == NULL);
+	ublkit_ctx_unref(ctx);
+}
+
 int main(void)
 {
+	RUN(test_target_registry);
+	RUN(test_struct_sizes);
 	RUN(test_defaults);
 	RUN(test_invalid);
 	RUN(test_file_target_size);

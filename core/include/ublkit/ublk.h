@@ -17,6 +17,14 @@
 
 #include "ublkit/ublkit.h"
 
+/*
+ * Structs that the caller allocates (struct ublkit_dev_params and friends)
+ * may grow at their end in later versions. The functions that take them
+ * are macros that pass the caller's sizeof() along, so a program built
+ * against this header keeps working with a newer libublkit. Structs the
+ * library hands out by pointer are the library's.
+ */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -93,7 +101,10 @@ void ublkit_ctx_set_ctrl_timeout(struct ublkit_ctx *ctx, unsigned int ms);
 int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *features);
 
 /* GET_DEV_INFO (GET_DEV_INFO2 when the kernel has it). -ENODEV: no such id. */
-int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info);
+int ublkit_ublk_get_info_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_info *info,
+			    size_t size);
+#define ublkit_ublk_get_info(ctx, id, info) \
+	ublkit_ublk_get_info_sz((ctx), (id), (info), sizeof(*(info)))
 
 /*
  * GET_PARAMS: the parameters the kernel holds for device @id (any server's):
@@ -101,7 +112,10 @@ int ublkit_ublk_get_info(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_
  * discard limits. Queue count and depth come from ublkit_ublk_get_info().
  */
 struct ublkit_dev_params;
-int ublkit_ublk_get_params(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p);
+int ublkit_ublk_get_params_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_dev_params *p,
+			      size_t size);
+#define ublkit_ublk_get_params(ctx, id, p) \
+	ublkit_ublk_get_params_sz((ctx), (id), (p), sizeof(*(p)))
 
 /*
  * The ids of all ublk devices, from /sys/class/ublk-char, ascending.
@@ -144,7 +158,8 @@ struct ublkit_dev_params {
 };
 
 /* Defaults: dev_id -1, everything else 0 (filled in at validation). */
-void ublkit_dev_params_init(struct ublkit_dev_params *p);
+void ublkit_dev_params_init_sz(struct ublkit_dev_params *p, size_t size);
+#define ublkit_dev_params_init(p) ublkit_dev_params_init_sz((p), sizeof(*(p)))
 
 /* The built-in targets: "null", "mem" (sparse RAM), "file" (file or block device). */
 const char *const *ublkit_target_names(void);
@@ -169,8 +184,11 @@ struct ublkit_server;
  * and the kernel; -EINVAL with a logged reason when they do not fit. The
  * completed parameters can be read back with ublkit_server_get_params().
  */
-int ublkit_server_new(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-		      const char *target, const char *target_arg, struct ublkit_server **ret);
+int ublkit_server_new_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			 size_t params_size, const char *target, const char *target_arg,
+			 struct ublkit_server **ret);
+#define ublkit_server_new(ctx, params, target, target_arg, ret) \
+	ublkit_server_new_sz((ctx), (params), sizeof(*(params)), (target), (target_arg), (ret))
 struct ublkit_server *ublkit_server_ref(struct ublkit_server *s);
 struct ublkit_server *ublkit_server_unref(struct ublkit_server *s);
 const struct ublkit_dev_params *ublkit_server_get_params(const struct ublkit_server *s);
@@ -234,7 +252,8 @@ struct ublkit_stats {
 const char *ublkit_stat_op_name(int op);
 
 /* Statistics of a running server, read from its shared stats file. */
-int ublkit_stats_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st);
+int ublkit_stats_read_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_stats *st, size_t size);
+#define ublkit_stats_read(ctx, id, st) ublkit_stats_read_sz((ctx), (id), (st), sizeof(*(st)))
 
 /* ---- what ublkit knows about a device ---------------------------------- */
 
@@ -252,7 +271,9 @@ struct ublkit_manifest {
 };
 
 /* -ENOENT: ublkit has no manifest for @id (a foreign device or none). */
-int ublkit_manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m);
+int ublkit_manifest_read_sz(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m,
+			    size_t size);
+#define ublkit_manifest_read(ctx, id, m) ublkit_manifest_read_sz((ctx), (id), (m), sizeof(*(m)))
 
 /* The block device node of @id: "/dev/ublkbN". */
 int ublkit_ublk_block_path(uint32_t id, char *buf, size_t size);
@@ -300,9 +321,13 @@ struct ublkit_spawn_result {
  * by polling res->pidfd. The caller's signal mask and dispositions are
  * not inherited. Thread-safe with respect to other contexts.
  */
-int ublkit_server_spawn(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
-			const char *target, const char *target_arg, int recover_id,
-			unsigned int flags, struct ublkit_spawn_result *res);
+int ublkit_server_spawn_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			   size_t params_size, const char *target, const char *target_arg,
+			   int recover_id, unsigned int flags, struct ublkit_spawn_result *res,
+			   size_t res_size);
+#define ublkit_server_spawn(ctx, params, target, target_arg, recover_id, flags, res)        \
+	ublkit_server_spawn_sz((ctx), (params), sizeof(*(params)), (target), (target_arg),  \
+			       (recover_id), (flags), (res), sizeof(*(res)))
 
 /*
  * The main function of the ublkit-server program in
@@ -411,8 +436,10 @@ int ublkit_orphans_cleanup(struct ublkit_ctx *ctx, unsigned int flags, ublkit_cl
  * new server process (@flags: UBLKIT_SPAWN_*). -ENOENT: no manifest (not
  * ublkit's); -EBUSY: not quiesced; -EOPNOTSUPP: created without recovery.
  */
-int ublkit_recover(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
-		   struct ublkit_spawn_result *res);
+int ublkit_recover_sz(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
+		      struct ublkit_spawn_result *res, size_t res_size);
+#define ublkit_recover(ctx, id, flags, res) \
+	ublkit_recover_sz((ctx), (id), (flags), (res), sizeof(*(res)))
 
 #ifdef __cplusplus
 }
