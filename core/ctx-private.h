@@ -3,6 +3,8 @@
 #ifndef UBLKIT_CTX_PRIVATE_H
 #define UBLKIT_CTX_PRIVATE_H
 
+#include <pthread.h>
+
 #include "ublkit/ublkit.h"
 
 struct ublk_ctrl;
@@ -16,6 +18,9 @@ struct ublkit_ctx {
 	void *log_data;
 	char *sysroot;		/* NULL: the real root */
 	unsigned int ctrl_timeout_ms;
+	/* Serializes the control ring between threads (recursive: a command
+	 * may ask for the kernel's features first). */
+	pthread_mutex_t ctrl_lock;
 	struct ublk_ctrl *ctrl;	/* control ring, opened on first use */
 };
 

@@ -27,6 +27,16 @@ static int ctx_read_env(struct ublkit_ctx *ctx)
 	return 0;
 }
 
+static void ctx_init_lock(struct ublkit_ctx *ctx)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ctx->ctrl_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 UBLKIT_EXPORT int ublkit_ctx_new(struct ublkit_ctx **ret)
 {
 	struct ublkit_ctx *ctx;
@@ -39,6 +49,7 @@ UBLKIT_EXPORT int ublkit_ctx_new(struct ublkit_ctx **ret)
 		return -ENOMEM;
 	ctx->refcount = 1;
 	ctx->log_priority = UBLKIT_LOG_ERR;
+	ctx_init_lock(ctx);
 	ctx->ctrl_timeout_ms = UBLKIT_DEFAULT_CTRL_TIMEOUT_MS;
 	r = ctx_read_env(ctx);
 	if (r < 0) {
@@ -52,15 +63,16 @@ UBLKIT_EXPORT int ublkit_ctx_new(struct ublkit_ctx **ret)
 UBLKIT_EXPORT struct ublkit_ctx *ublkit_ctx_ref(struct ublkit_ctx *ctx)
 {
 	if (ctx)
-		ctx->refcount++;
+		__atomic_add_fetch(&ctx->refcount, 1, __ATOMIC_RELAXED);
 	return ctx;
 }
 
 UBLKIT_EXPORT struct ublkit_ctx *ublkit_ctx_unref(struct ublkit_ctx *ctx)
 {
-	if (!ctx || --ctx->refcount > 0)
+	if (!ctx || __atomic_sub_fetch(&ctx->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return NULL;
 	ublk_ctrl_free(ctx->ctrl);
+	pthread_mutex_destroy(&ctx->ctrl_lock);
 	free(ctx->sysroot);
 	free(ctx);
 	return NULL;

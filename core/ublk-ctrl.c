@@ -36,12 +36,6 @@ void ublk_ctrl_free(struct ublk_ctrl *ctrl)
 	free(ctrl);
 }
 
-void ublk_ctrl_reset(struct ublkit_ctx *ctx)
-{
-	ublk_ctrl_free(ctx->ctrl);
-	ctx->ctrl = NULL;
-}
-
 static int ctrl_open(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
 {
 	struct ublk_ctrl *c;
@@ -152,8 +146,23 @@ static const char *ctrl_cmd_name(unsigned int nr)
 	}
 }
 
+static int ctrl_cmd_locked(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
+			   uint16_t len, uint64_t data0);
+
+/* One command at a time per context: the ring and its sequence are shared. */
 int ublk_ctrl_cmd(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
 		  uint16_t len, uint64_t data0)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->ctrl_lock);
+	r = ctrl_cmd_locked(ctx, nr, dev_id, buf, len, data0);
+	pthread_mutex_unlock(&ctx->ctrl_lock);
+	return r;
+}
+
+static int ctrl_cmd_locked(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
+			   uint16_t len, uint64_t data0)
 {
 	struct ublksrv_ctrl_cmd cmd = {
 		.dev_id = dev_id,
@@ -206,7 +215,19 @@ uint64_t ublk_ctrl_features(struct ublkit_ctx *ctx)
 	return f;
 }
 
+static int get_features_locked(struct ublkit_ctx *ctx, uint64_t *features);
+
 UBLKIT_EXPORT int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *features)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->ctrl_lock);
+	r = get_features_locked(ctx, features);
+	pthread_mutex_unlock(&ctx->ctrl_lock);
+	return r;
+}
+
+static int get_features_locked(struct ublkit_ctx *ctx, uint64_t *features)
 {
 	uint64_t f = 0;
 	int r;
@@ -218,6 +239,8 @@ UBLKIT_EXPORT int ublkit_ublk_get_features(struct ublkit_ctx *ctx, uint64_t *fea
 	if (ctx->ctrl && ctx->ctrl->no_get_features)
 		return -EOPNOTSUPP;
 	r = ublk_ctrl_cmd(ctx, UBLK_CMD_GET_FEATURES, (uint32_t)-1, &f, sizeof(f), 0);
+	if (r < 0 && !ctx->ctrl)
+		return r; /* the control ring could not be opened */
 	if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOTTY) {
 		/* Linux < 6.5: ask once, use the legacy opcodes from then on. */
 		ctx->ctrl->no_get_features = true;

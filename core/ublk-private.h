@@ -17,8 +17,6 @@ struct ublk_ctrl;
 int ublk_ctrl_cmd(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
 		  uint16_t len, uint64_t data0);
 void ublk_ctrl_free(struct ublk_ctrl *ctrl);
-/* Forget the control ring (in a forked child: the ring is the parent's). */
-void ublk_ctrl_reset(struct ublkit_ctx *ctx);
 /* Features offered by the kernel, cached; 0 when unknown. */
 uint64_t ublk_ctrl_features(struct ublkit_ctx *ctx);
 
