@@ -132,6 +132,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 	uint64_t v;
 	int c;
 
+	memset(a, 0, sizeof(*a));
 	a->recover_id = -1;
 	manifest_init(&a->m);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
