@@ -53,11 +53,12 @@ int manifest_format(const struct ublkit_manifest *m, char *buf, size_t size)
 	if (strchr(m->target, '\n') || strchr(m->target_arg, '\n'))
 		return -EINVAL;
 	n = snprintf(buf, size,
-		     "id=%u\ntarget=%s\ntarget_arg=%s\nsize=%" PRIu64 "\nlogical_block_size=%u\n"
+		     "id=%u\ndev_id=%d\ntarget=%s\ntarget_arg=%s\nsize=%" PRIu64 "\n"
+		     "logical_block_size=%u\n"
 		     "physical_block_size=%u\nmax_io_bytes=%u\nnr_queues=%u\nqueue_depth=%u\n"
 		     "flags=%u\ndiscard_granularity=%u\nmax_discard_bytes=%u\nserver_pid=%d\n"
 		     "server_start=%" PRIu64 "\n",
-		     m->id, m->target, m->target_arg, p->size, p->logical_block_size,
+		     m->id, p->dev_id, m->target, m->target_arg, p->size, p->logical_block_size,
 		     p->physical_block_size, p->max_io_bytes, p->nr_queues, p->queue_depth, p->flags,
 		     p->discard_granularity, p->max_discard_bytes, m->server_pid, m->server_start);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
@@ -127,6 +128,8 @@ static void manifest_set(struct ublkit_manifest *m, const char *key, const char 
 		snprintf(m->target, sizeof(m->target), "%s", val);
 	else if (strcmp(key, "target_arg") == 0)
 		snprintf(m->target_arg, sizeof(m->target_arg), "%s", val);
+	else if (strcmp(key, "dev_id") == 0)
+		p->dev_id = strcmp(val, "-1") == 0 ? -1 : num && v <= INT32_MAX ? (int32_t)v : -1;
 	else if (!num)
 		return;
 	else if (strcmp(key, "id") == 0)

@@ -107,7 +107,8 @@ remove_device
 # priorities, tagged with the device id.
 run systemd-run --unit=ublkit-fg-test --collect -p Type=exec \
 	ublkit add --foreground --target null --size 64M --id 7
-wait_for 20 test -b /dev/ublkb7 || fail "the server under systemd-run made no /dev/ublkb7"
+wait_for 20 test -b /dev/ublkb7 ||
+	fail "the server under systemd-run made no /dev/ublkb7: $(systemctl status ublkit-fg-test 2>&1)"
 wait_for 10 unit_journal_has ublkit-fg-test "ublk7: live" ||
 	fail "the server's log is not in the unit's journal"
 run systemctl stop ublkit-fg-test

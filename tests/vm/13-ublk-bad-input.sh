@@ -19,7 +19,7 @@ bad "0 queues" add --target mem --size 64M --queues 0
 bad "not a multiple of the logical block size" add --target mem --size 1000
 bad "logical block size 1000" add --target mem --size 64M --block-size 1000
 bad "max I/O size" add --target mem --size 64M --max-io 5000
-bad "size is 0|needs a size" add --target mem
+bad "size is 0|needs a size|needs --size" add --target mem
 bad "--target is required" add --size 64M
 bad "needs --file" add --target file
 bad "cannot open" add --target file --file /nonexistent

@@ -62,7 +62,8 @@ add_paused() { # ID ARGS...
 	LD_PRELOAD=$vm_bin/stop-before-start.so ublkit add --id "$paused_id" "$@" >/tmp/paused.out 2>&1 &
 	# shellcheck disable=SC2034
 	paused_add=$!
-	wait_for 20 test -c "/dev/ublkc$paused_id" || fail "paused server: no /dev/ublkc$paused_id"
+	wait_for 20 test -c "/dev/ublkc$paused_id" ||
+		fail "paused server: no /dev/ublkc$paused_id: $(cat /tmp/paused.out)"
 	wait_for 20 server_stopped "$paused_id" || fail "paused server did not stop"
 	# shellcheck disable=SC2034
 	paused_pid=$(ublkit info --json "$paused_id" | jq -r .server_pid)
