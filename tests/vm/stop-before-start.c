@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* Command numbers of the ublk control plane (the kernel's UAPI). */
-#define UBLK_CMD_START_DEV 0x04
+#define UBLK_CMD_START_DEV 0x06
 #define UBLK_CMD_END_USER_RECOVERY 0x11
 
 static int (*real_submit)(struct io_uring *);
