@@ -246,6 +246,41 @@ static void test_refuse_ext4(void)
 	fake_root_free(dir);
 }
 
+/* A signature beyond the first page (iso9660 at 32 KiB) is wiped, not left behind. */
+static void test_format_wipes_beyond_first_page(void)
+{
+	char *dir = fake_root_new(), file[4200], v[64];
+	struct ublkit_blockdev_usage u;
+	struct ublkit_ctx *ctx = ctx_at(NULL);
+	char magic[8] = "";
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/iso.img", dir);
+	make_file(file, 4 << 20);
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	CHECK_EQ(pwrite(fd, "\001CD001\001", 7, 32768), 7);
+	CHECK_EQ(pwrite(fd, "\377CD001\001", 7, 34816), 7);
+	close(fd);
+	ublkit_blockdev_usage_init(&u);
+	CHECK_EQ(ublkit_blockdev_check(ctx, file, 0, &u), -EEXIST);
+	CHECK_STREQ(u.type, "iso9660");
+
+	CHECK_EQ(ublkit_swap_format(ctx, file, NULL, UBLKIT_BLOCKDEV_FORCE, NULL), 0);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	CHECK_EQ(pread(fd, magic, 5, 32769), 5);
+	close(fd);
+	CHECK(memcmp(magic, "CD001", 5) != 0);
+	ublkit_blockdev_usage_init(&u);
+	CHECK_EQ(ublkit_blockdev_check(ctx, file, 0, &u), -EEXIST);
+	CHECK_STREQ(u.type, "swap"); /* alone: no ambivalent result */
+	if (have_program("blkid")) {
+		blkid_value(file, "TYPE", v, sizeof(v));
+		CHECK_STREQ(v, "swap");
+	}
+	ublkit_ctx_unref(ctx);
+	fake_root_free(dir);
+}
+
 static void test_check_empty_and_missing(void)
 {
 	char *dir = fake_root_new(), file[4200];
@@ -592,6 +627,7 @@ int main(void)
 	RUN(test_format_label);
 	RUN(test_format_too_small);
 	RUN(test_refuse_ext4);
+	RUN(test_format_wipes_beyond_first_page);
 	RUN(test_check_empty_and_missing);
 	RUN(test_check_old_struct);
 	RUN(test_active_swap_file);
