@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -429,6 +430,147 @@ static void test_sysfs_holders_partitions(void)
 	fake_root_free(root);
 }
 
+#define SWAPS_HEADER_ "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+
+/* A block device node in a fake root; false when not allowed (not root). */
+static bool fake_blockdev(const char *root, const char *path, unsigned int maj, unsigned int min)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s%s", root, path);
+	fake_mkdir(root, "/dev");
+	return mknod(p, S_IFBLK | 0600, makedev(maj, min)) == 0;
+}
+
+/* Block devices in use: the checks that come before anything is opened. */
+static void test_blockdev_in_use(void)
+{
+	char *root = fake_root_linux();
+	struct ublkit_ctx *ctx = ctx_at(root);
+	struct ublkit_blockdev_usage u;
+
+	if (!fake_blockdev(root, "/dev/fakeblk", 7, 200) ||
+	    !fake_blockdev(root, "/dev/fakeblk1", 7, 201)) {
+		printf("# mknod not allowed: skipped\n");
+		goto out;
+	}
+	fake_write(root, "/proc/self/mountinfo",
+		   "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n");
+	fake_write(root, "/sys/dev/block/7:200/size", "8192\n");
+	fake_write(root, "/sys/dev/block/7:201/size", "4096\n");
+
+	/* mounted by device number */
+	fake_write(root, "/proc/self/mountinfo", "40 27 7:200 / /mnt rw - xfs /dev/x rw\n");
+	ublkit_blockdev_usage_init(&u);
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk", UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found, UBLKIT_BLOCKDEV_MOUNTED);
+	CHECK_STREQ(u.holder, "/mnt");
+	/* mounted by name, with an anonymous device number (btrfs) */
+	fake_write(root, "/proc/self/mountinfo",
+		   "40 27 0:45 / /srv rw - btrfs /dev/fakeblk rw\n");
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk", 0, &u), -EBUSY);
+	CHECK_STREQ(u.holder, "/srv");
+	/* another device's source does not count */
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk1", 0, &u) == -EBUSY, 0);
+	fake_write(root, "/proc/self/mountinfo", "27 1 254:0 / / rw - ext4 /dev/vda rw\n");
+
+	/* held by device-mapper */
+	fake_mkdir(root, "/sys/dev/block/7:200/holders/dm-3");
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk", UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found, UBLKIT_BLOCKDEV_HELD);
+	CHECK_STREQ(u.holder, "dm-3");
+	CHECK(strstr(u.reason, "remove dm-3 first") != NULL);
+	{
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/sys/dev/block/7:200/holders/dm-3", root);
+		rmdir(p);
+	}
+
+	/* a partition is active swap under its own name */
+	fake_write(root, "/sys/dev/block/7:200/fakeblk1/partition", "1\n");
+	fake_write(root, "/sys/dev/block/7:200/fakeblk1/dev", "7:201\n");
+	fake_write(root, "/proc/swaps", SWAPS_HEADER_ "/dev/fakeblk1 partition 2044 0 -2\n");
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk", UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found, UBLKIT_BLOCKDEV_ACTIVE_SWAP);
+	CHECK(strstr(u.reason, "fakeblk1 is an active swap area") != NULL);
+	fake_write(root, "/proc/swaps", SWAPS_HEADER_);
+
+	/* a partition is mounted */
+	fake_write(root, "/proc/self/mountinfo", "40 27 7:201 / /boot rw - vfat /dev/x rw\n");
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk", UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found, UBLKIT_BLOCKDEV_MOUNTED);
+	CHECK(strstr(u.reason, "fakeblk1 is mounted on /boot") != NULL);
+	/* and the partition itself alone */
+	CHECK_EQ(ublkit_blockdev_check(ctx, "/dev/fakeblk1", 0, &u), -EBUSY);
+out:
+	ublkit_ctx_unref(ctx);
+	fake_root_free(root);
+}
+
+static bool losetup(const char *file, char *dev, size_t size)
+{
+	char cmd[4300];
+	FILE *p;
+	bool ok;
+
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", file);
+	p = popen(cmd, "r");
+	ok = p && fgets(dev, (int)size, p) && strncmp(dev, "/dev/loop", 9) == 0;
+	if (p)
+		pclose(p);
+	if (ok)
+		dev[strcspn(dev, "\n")] = '\0';
+	return ok;
+}
+
+/* A real block device, where the host lets us attach a loop device. */
+static void test_loop_device(void)
+{
+	char *dir = fake_root_new(), file[4200], dev[64], cmd[200], v[64];
+	char uuid[UBLKIT_UUID_STRING_MAX];
+	struct ublkit_ctx *ctx = ctx_at(NULL);
+	struct ublkit_blockdev_usage u;
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/loop.img", dir);
+	make_file(file, 8 << 20);
+	if (!have_program("losetup") || !have_program("blkid") || !losetup(file, dev, sizeof(dev))) {
+		printf("# no loop device here: skipped\n");
+		goto out;
+	}
+	/* the backing file is held by the loop device */
+	ublkit_blockdev_usage_init(&u);
+	CHECK_EQ(ublkit_blockdev_check(ctx, file, UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found, UBLKIT_BLOCKDEV_HELD);
+	CHECK_STREQ(u.holder, dev + 5);
+
+	CHECK_EQ(ublkit_blockdev_check(ctx, dev, 0, &u), 0);
+	CHECK_EQ(ublkit_swap_format(ctx, dev, "on-loop", 0, uuid), 0);
+	blkid_value(dev, "TYPE", v, sizeof(v));
+	CHECK_STREQ(v, "swap");
+	blkid_value(dev, "UUID", v, sizeof(v));
+	CHECK_STREQ(v, uuid);
+	CHECK_EQ(ublkit_blockdev_check(ctx, dev, 0, &u), -EEXIST);
+	CHECK_EQ(ublkit_blockdev_check(ctx, dev, UBLKIT_BLOCKDEV_ALLOW_SWAP, &u), 0);
+
+	/* an exclusive opener is what the kernel says about mounts and holders */
+	fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(ublkit_blockdev_check(ctx, dev, UBLKIT_BLOCKDEV_FORCE, &u), -EBUSY);
+	CHECK_EQ(u.found & UBLKIT_BLOCKDEV_HELD, UBLKIT_BLOCKDEV_HELD);
+	CHECK(strstr(u.reason, "exclusively") != NULL);
+	CHECK_EQ(ublkit_swap_format(ctx, dev, NULL, UBLKIT_BLOCKDEV_FORCE, NULL), -EBUSY);
+	if (fd >= 0)
+		close(fd);
+
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	CHECK_EQ(run(cmd), 0);
+out:
+	ublkit_ctx_unref(ctx);
+	fake_root_free(dir);
+}
+
 /* ---- /proc/swaps and the swapoff precheck --------------------------------- */
 
 struct areas {
@@ -634,6 +776,8 @@ int main(void)
 	RUN(test_loop_backing_file);
 	RUN(test_mountinfo);
 	RUN(test_sysfs_holders_partitions);
+	RUN(test_blockdev_in_use);
+	RUN(test_loop_device);
 	RUN(test_proc_swaps);
 	RUN(test_swapoff_precheck);
 	RUN(test_swapoff_precheck_by_identity);
