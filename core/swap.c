@@ -592,9 +592,10 @@ UBLKIT_EXPORT int ublkit_swap_format_fd(struct ublkit_ctx *ctx, int fd, const ch
 	if (r < 0)
 		return log_ret(ctx, r, "cannot wipe the old signatures");
 
-	page = calloc(1, (size_t)pagesize);
-	if (!page)
+	/* page-aligned, so that a caller's O_DIRECT descriptor takes it */
+	if (posix_memalign((void **)&page, (size_t)pagesize, (size_t)pagesize) != 0)
 		return -ENOMEM;
+	memset(page, 0, (size_t)pagesize);
 	h = (struct swap_header_v1 *)(void *)page;
 	h->version = SWAP_VERSION;
 	/* the header holds a 32-bit page number; the kernel uses no more */
@@ -602,7 +603,7 @@ UBLKIT_EXPORT int ublkit_swap_format_fd(struct ublkit_ctx *ctx, int fd, const ch
 	h->nr_badpages = 0;
 	memcpy(h->uuid, id, sizeof(id));
 	if (label)
-		memcpy(h->volume_name, label, strlen(label)); /* NUL-padded by calloc */
+		memcpy(h->volume_name, label, strlen(label)); /* NUL-padded by the memset */
 	memcpy(page + pagesize - SWAP_MAGIC_LEN, SWAP_MAGIC, SWAP_MAGIC_LEN);
 
 	r = write_all(fd, page, (size_t)pagesize, 0);

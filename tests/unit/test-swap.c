@@ -554,6 +554,15 @@ static void test_loop_device(void)
 	CHECK_EQ(ublkit_blockdev_check(ctx, dev, 0, &u), -EEXIST);
 	CHECK_EQ(ublkit_blockdev_check(ctx, dev, UBLKIT_BLOCKDEV_ALLOW_SWAP, &u), 0);
 
+	/* a descriptor the caller opened for direct I/O */
+	fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(ublkit_swap_format_fd(ctx, fd, "direct", NULL), 0);
+	if (fd >= 0)
+		close(fd);
+	blkid_value(dev, "LABEL", v, sizeof(v));
+	CHECK_STREQ(v, "direct");
+
 	/* an exclusive opener is what the kernel says about mounts and holders */
 	fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
 	CHECK(fd >= 0);
