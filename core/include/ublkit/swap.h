@@ -152,10 +152,11 @@ const char *ublkit_guarantee_state_name(int state);
 /*
  * Harden the calling process as @profile says (NULL: every measure
  * required). For the server process that backs swap: call it once, early,
- * before creating threads or io_uring instances (unshare(CLONE_NEWNS)
- * refuses a process whose threads share its file system state); threads
- * created later inherit IO_FLUSHER, and MCL_FUTURE locks what is mapped
- * later. Then allocate and touch the buffers, then START_DEV.
+ * before creating threads or io_uring instances (a new mount namespace
+ * would hold only the calling thread, so PRIVATE_MOUNTS fails with -EINVAL
+ * in a process with threads); threads created later inherit IO_FLUSHER
+ * and the namespace, and MCL_FUTURE locks what is mapped later. Then
+ * allocate and touch the buffers, then START_DEV.
  *
  * Returns 0 when every REQUIRED measure is in force (BEST_EFFORT ones
  * that failed are logged as warnings and reported not held), -EXDEV when
