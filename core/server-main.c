@@ -22,6 +22,7 @@
 #include "ublkit-private.h"
 #include "server-private.h"
 #include "spawn-private.h"
+#include "ublkit/swap.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -175,23 +176,97 @@ static void stdio_to_null(void)
 	close(fd);
 }
 
+/* Log what a report says is not held, as errors when it is required. */
+static void log_report(struct ublkit_ctx *ctx, const struct ublkit_harden_report *rep,
+		       bool required)
+{
+	const char *why = NULL;
+
+	if (ublkit_harden_report_is_swap_safe(rep, &why))
+		log_info(ctx, "hardened for swap: %s", why ? why : "every guarantee holds");
+	else if (required)
+		log_error(ctx, "not safe to back swap: %s", why ? why : "?");
+	else
+		log_warn(ctx, "not safe to back swap (best effort): %s", why ? why : "?");
+}
+
+/*
+ * A server that backs swap hardens itself first, while it has one thread
+ * (a new mount namespace holds only the calling thread; later threads
+ * inherit IO_FLUSHER and the locked-memory setting).
+ */
+static int harden_before(struct ublkit_ctx *ctx, const struct server_args *a,
+			 struct ublkit_harden_profile **profile)
+{
+	struct ublkit_harden_report *rep = NULL;
+	uint32_t flags = a->m.params.flags;
+	int r;
+
+	if (!(flags & UBLKIT_DEV_SWAP))
+		return 0;
+	r = harden_profile_for_flags(flags, profile);
+	if (r < 0)
+		return r;
+	r = ublkit_harden_apply(ctx, *profile, &rep);
+	if (rep && r < 0)
+		log_report(ctx, rep, true);
+	else if (r < 0)
+		log_error(ctx, "cannot harden the server: %s", strerror(-r));
+	ublkit_harden_report_unref(rep);
+	return r;
+}
+
+/* With every queue thread running: do the guarantees hold for all of them? */
+static int harden_after(struct ublkit_ctx *ctx, const struct ublkit_harden_profile *profile,
+			bool required)
+{
+	struct ublkit_harden_report *rep = NULL;
+	bool safe;
+	int r;
+
+	if (!profile)
+		return 0;
+	r = ublkit_harden_inspect(ctx, 0, profile, &rep);
+	if (r < 0)
+		return log_ret(ctx, r, "cannot inspect the server's hardening");
+	safe = ublkit_harden_report_is_swap_safe(rep, NULL);
+	log_report(ctx, rep, required);
+	ublkit_harden_report_unref(rep);
+	return safe || !required ? 0 : -ENOTRECOVERABLE;
+}
+
 static int start_device(struct ublkit_ctx *ctx, const struct server_args *a,
 			struct ublkit_server **ret)
 {
+	struct ublkit_harden_profile *profile = NULL;
+	bool required = !(a->m.params.flags & UBLKIT_DEV_HARDEN_BEST_EFFORT);
 	struct ublkit_server *s = NULL;
-	int r;
+	int r, id;
 
+	r = harden_before(ctx, a, &profile);
+	if (r < 0 && required)
+		goto out;
 	r = ublkit_server_new(ctx, &a->m.params, a->m.target,
 			      a->m.target_arg[0] ? a->m.target_arg : NULL, &s);
 	if (r < 0)
-		return r;
-	r = a->recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)a->recover_id)
-			       : ublkit_server_start(s);
+		goto out;
+	id = a->recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)a->recover_id)
+				: ublkit_server_start(s);
+	r = id < 0 ? id : harden_after(ctx, profile, required);
+	if (r < 0 && a->recover_id < 0)
+		goto out; /* unref stops and deletes the new device */
 	if (r < 0) {
-		ublkit_server_unref(s);
-		return r;
+		/* A recovered device stays, quiesced, for a later recovery: it
+		 * has users. Exiting without STOP_DEV leaves it so. */
+		s = NULL;
+		goto out;
 	}
 	*ret = s;
+	s = NULL;
+	r = id;
+out:
+	ublkit_server_unref(s);
+	ublkit_harden_profile_unref(profile);
 	return r;
 }
 

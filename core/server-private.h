@@ -65,6 +65,11 @@ int queue_prepare(struct ublk_queue *q);
 void *queue_thread(void *arg);
 void queue_release(struct ublk_queue *q);
 
+/* swap-ublk.c: the hardening profile of a server with these UBLKIT_DEV_*
+ * flags; -ENODATA when the device does not back swap. */
+struct ublkit_harden_profile;
+int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
+
 /* device.c: a device view; @full adds GET_PARAMS and the disk size. */
 int device_load(struct ublkit_ctx *ctx, uint32_t id, bool full, struct ublkit_device **ret);
 int devices_get(struct ublkit_ctx *ctx, bool full, bool orphans_only,

@@ -23,6 +23,7 @@
 #define MAX_IO_BYTES_LIMIT (1u << 20)
 #define DEFAULT_MAX_DISCARD_BYTES (1u << 30)
 #define READY_TIMEOUT_S 30
+#define QUEUE_STACK_BYTES (256u << 10)
 
 UBLKIT_EXPORT void ublkit_dev_params_init_sz(struct ublkit_dev_params *out, size_t size)
 {
@@ -154,6 +155,12 @@ UBLKIT_EXPORT int ublkit_server_new_sz(struct ublkit_ctx *ctx,
 	if (ops->priv_size && !(s->target.priv = calloc(1, ops->priv_size))) {
 		ublkit_server_unref(s);
 		return -ENOMEM;
+	}
+	if ((p.flags & UBLKIT_DEV_SWAP) && !(ops->flags & UBLKIT_TARGET_MAY_BACK_SWAP)) {
+		log_error(ctx, "target %s cannot back swap: it allocates memory while serving I/O "
+			       "(use --target file)", ops->name);
+		ublkit_server_unref(s);
+		return -EINVAL;
 	}
 	r = ops->open(&s->target, target_arg, &s->params);
 	if (r == 0)
@@ -362,6 +369,10 @@ static int server_spawn_queues(struct ublkit_server *s)
 	r = -pthread_attr_init(&attr);
 	if (r == 0)
 		r = -pthread_attr_setsigmask_np(&attr, &all);
+	/* A queue thread needs little stack; a server that locks its memory
+	 * would otherwise lock 8 MiB per queue. */
+	if (r == 0)
+		r = -pthread_attr_setstacksize(&attr, QUEUE_STACK_BYTES);
 	for (unsigned int i = 0; i < n && r == 0; i++) {
 		r = -pthread_create(&s->queues[i].thread, &attr, queue_thread, &s->queues[i]);
 		s->queues[i].thread_started = r == 0;

@@ -315,8 +315,7 @@ int cmd_add(struct tool *t, int argc, char **argv)
 	if (r >= 0)
 		return r;
 	/* Let the library say why a parameter is wrong. */
-	if (ublkit_ctx_get_log_priority(t->ctx) < LOG_ERR)
-		ublkit_ctx_set_log_priority(t->ctx, LOG_ERR);
+	tool_show_library_errors(t);
 	if (o.foreground) {
 		/* Ours until the server has them: a Ctrl-C during start-up
 		 * reaches the server through us once it is up. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "ublkit/swap.h"
 #include "ublkit/ublk.h"
 
 static const char list_usage[] =
@@ -140,6 +141,57 @@ static void feature_names(uint64_t flags, char *buf, size_t size)
 	}
 }
 
+/* For a swap device: whether its server is safe to back swap, and why. */
+static void print_hardening(struct tool *t, const struct ublkit_device *d)
+{
+	struct ublkit_harden_report *rep = NULL;
+	const char *why = NULL;
+	int r;
+
+	r = ublkit_device_inspect_hardening(t->ctx, d, &rep);
+	if (r == -ENODATA)
+		return;
+	if (r < 0) {
+		printf("  swap-safe:      unknown (%s)\n", r == -ESRCH ? "server gone" : strerror(-r));
+		return;
+	}
+	printf("  swap-safe:      %s\n", ublkit_harden_report_is_swap_safe(rep, &why) ? "yes" : "no");
+	for (int g = 0; ublkit_guarantee_name(g); g++) {
+		int st = ublkit_harden_report_get(rep, g, &why);
+
+		printf("    %-15s %-8s %s\n", ublkit_guarantee_name(g),
+		       ublkit_guarantee_state_name(st), why ? why : "");
+	}
+	ublkit_harden_report_unref(rep);
+}
+
+static void json_hardening(struct tool *t, const struct ublkit_device *d)
+{
+	struct ublkit_harden_report *rep = NULL;
+	const char *why = NULL;
+	int r;
+
+	r = ublkit_device_inspect_hardening(t->ctx, d, &rep);
+	json_bool("swap_device", r != -ENODATA);
+	if (r < 0) {
+		json_null("swap_safe");
+		return;
+	}
+	json_bool("swap_safe", ublkit_harden_report_is_swap_safe(rep, &why));
+	json_string("swap_safe_reason", why);
+	json_begin_object("hardening");
+	for (int g = 0; ublkit_guarantee_name(g); g++) {
+		int st = ublkit_harden_report_get(rep, g, &why);
+
+		json_begin_object(ublkit_guarantee_name(g));
+		json_string("state", ublkit_guarantee_state_name(st));
+		json_string("reason", why);
+		json_end_object();
+	}
+	json_end_object();
+	ublkit_harden_report_unref(rep);
+}
+
 static void print_info(const struct ublkit_device *d)
 {
 	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
@@ -184,7 +236,7 @@ static void print_info(const struct ublkit_device *d)
 	}
 }
 
-static void json_info(const struct ublkit_device *d)
+static void json_info(struct tool *t, const struct ublkit_device *d)
 {
 	const struct ublkit_dev_info *info = ublkit_device_get_info(d);
 	const struct ublkit_dev_params *p = ublkit_device_get_params(d);
@@ -208,6 +260,7 @@ static void json_info(const struct ublkit_device *d)
 		json_bool("read_only", p->flags & UBLKIT_DEV_READ_ONLY);
 		json_bool("discard", !(p->flags & UBLKIT_DEV_NO_DISCARD));
 	}
+	json_hardening(t, d);
 	json_end_object();
 	json_finish();
 }
@@ -231,10 +284,12 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	}
 	if (r < 0)
 		return ctrl_error(r);
-	if (t->json)
-		json_info(d);
-	else
+	if (t->json) {
+		json_info(t, d);
+	} else {
 		print_info(d);
+		print_hardening(t, d);
+	}
 	ublkit_device_unref(d);
 	return EXIT_OK;
 }

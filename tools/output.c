@@ -261,3 +261,9 @@ void json_finish(void)
 	json_need_comma[0] = false;
 	fflush(stdout);
 }
+
+void tool_show_library_errors(struct tool *t)
+{
+	if (ublkit_ctx_get_log_priority(t->ctx) < UBLKIT_LOG_ERR)
+		ublkit_ctx_set_log_priority(t->ctx, UBLKIT_LOG_ERR);
+}

@@ -42,6 +42,11 @@ int cmd_del(struct tool *t, int argc, char **argv);
 int cmd_orphans(struct tool *t, int argc, char **argv);
 int cmd_cleanup(struct tool *t, int argc, char **argv);
 int cmd_recover(struct tool *t, int argc, char **argv);
+int cmd_swap(struct tool *t, int argc, char **argv);
+
+/* From here on the library's error messages reach stderr (they say why
+ * and how to fix it); the tool adds its own summary. */
+void tool_show_library_errors(struct tool *t);
 
 /* "3", "ublk3", "ublkb3" or "/dev/ublkb3". */
 int tool_parse_dev_id(const char *s, uint32_t *id);

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "ublkit/ublkit.h"
+#include "ublkit/ublk.h"
 #include "ublkit/doctor.h"
 
 #ifdef __cplusplus
@@ -338,6 +339,47 @@ typedef int (*ublkit_swap_area_fn)(const struct ublkit_swap_area *area, void *us
  * kernel has no swap support (no /proc/swaps), or another -errno.
  */
 int ublkit_swap_list(struct ublkit_ctx *ctx, ublkit_swap_area_fn fn, void *userdata);
+
+/* ---- swap on ublk devices --------------------------------------------- */
+
+/* Flags of ublkit_swap_ublk_on(), with the UBLKIT_SWAP_DISCARD* ones. */
+#define UBLKIT_SWAP_FORCE (1u << 8)		/* overwrite a signature on the backing device */
+#define UBLKIT_SWAP_ROOT_STORAGE (1u << 9)	/* the server is root storage ('@' argv[0]) */
+
+/*
+ * Swap on a new ublk device: check that the backing file or device
+ * (@target_arg) holds nothing of value (ublkit_blockdev_check(); a swap
+ * signature with the same @label counts as nothing; UBLKIT_SWAP_FORCE
+ * overwrites other signatures but never touches a device in use), start
+ * a hardened server (@params with UBLKIT_DEV_SWAP added; the server
+ * refuses to start when a required measure fails, with the fix in the
+ * log), write a swap signature (@label, default "ublkit-swap") and
+ * swapon with @priority. Returns 0 with @res filled in; on failure
+ * nothing is left: no device, no server, no swap.
+ */
+int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			   size_t params_size, const char *target, const char *target_arg,
+			   const char *label, int priority, unsigned int flags,
+			   struct ublkit_spawn_result *res, size_t res_size);
+#define ublkit_swap_ublk_on(ctx, params, target, target_arg, label, priority, flags, res)       \
+	ublkit_swap_ublk_on_sz((ctx), (params), sizeof(*(params)), (target), (target_arg),       \
+			       (label), (priority), (flags), (res), sizeof(*(res)))
+
+/*
+ * swapoff the swap area on ublk device @id (a swap device of ublkit's,
+ * else -EINVAL), then remove the device. When swapoff is refused
+ * (-ENOMEM: its pages would not fit back into memory, @e says how much)
+ * or fails, nothing is torn down. @flags: UBLKIT_SWAP_OFF_FORCE.
+ */
+int ublkit_swap_ublk_off(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
+			 struct ublkit_swapoff_estimate *e);
+
+/*
+ * The hardening report of the live server of swap device @d (a fresh look
+ * at /proc). -ENODATA: not a swap device; -ESRCH: its server is gone.
+ */
+int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx, const struct ublkit_device *d,
+				    struct ublkit_harden_report **ret);
 
 #ifdef __cplusplus
 }

@@ -139,6 +139,16 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id);
 /* Queue threads preempt the submitter (SCHED_OTHER) instead of batching
  * requests (SCHED_BATCH): lower latency on a busy CPU, fewer IOPS. */
 #define UBLKIT_DEV_LOW_LATENCY (1u << 6)
+/*
+ * The device backs swap. Its server hardens itself before it starts the
+ * device (swap.h: memory locked, IO_FLUSHER threads, OOM protection,
+ * private mounts, buffers preallocated) and refuses to start when a
+ * measure fails. Only for targets with UBLKIT_TARGET_MAY_BACK_SWAP.
+ */
+#define UBLKIT_DEV_SWAP (1u << 7)
+/* With UBLKIT_DEV_SWAP: a measure that fails is a warning, and the device
+ * starts without it (ublkit info says what is not in force). */
+#define UBLKIT_DEV_HARDEN_BEST_EFFORT (1u << 8)
 
 #define UBLKIT_DEFAULT_QUEUE_DEPTH 128
 #define UBLKIT_DEFAULT_MAX_IO_BYTES (128u << 10)

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ublkit swap on / off / status: swap on ublk devices served by hardened servers. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "ublkit/swap.h"
+
+static const char usage[] =
+	"Usage: ublkit swap on --file PATH [OPTIONS]\n"
+	"       ublkit swap off [--no-check] ID|DEVICE\n"
+	"       ublkit swap status [--json]\n"
+	"\n"
+	"Swap on a ublk device whose server cannot deadlock under memory pressure:\n"
+	"its memory is locked, its threads are I/O flushers, the OOM killer spares\n"
+	"it and its buffers exist before the device starts. The server refuses to\n"
+	"start when one of these cannot be put in force, and says how to fix it.\n"
+	"\n"
+	"swap on: create the device over PATH (a block device such as an NVMe\n"
+	"namespace, or a preallocated file), write a swap signature and enable it.\n"
+	"PATH must hold nothing: a file system, RAID, LVM, partition table or a\n"
+	"foreign swap signature is refused unless --force; a device that is\n"
+	"mounted, active swap or held by device-mapper is refused always.\n"
+	"  -f, --file PATH        backing block device or file (required)\n"
+	"  -p, --priority N       swap priority, 0-32767 (default: the kernel's)\n"
+	"      --discard[=POLICY] discard freed pages: once (at swapon), pages, or both\n"
+	"                         (default when given without a policy)\n"
+	"  -L, --label LABEL      swap label, at most 16 bytes (default ublkit-swap)\n"
+	"      --force            overwrite a signature on PATH\n"
+	"  -r, --recovery         a crashed server can be replaced (ublkit recover)\n"
+	"  -q, --queues N         queues, one server thread each (default 1)\n"
+	"  -d, --depth N          queue depth (default 128)\n"
+	"      --best-effort      start even when a hardening measure fails (warning)\n"
+	"      --root-storage     name the server '@ublkit-server' (spared at shutdown)\n"
+	"  -j, --json             print the result as JSON\n"
+	"\n"
+	"swap off: swapoff, then stop the device. Before swapoff it checks that the\n"
+	"pages in use fit back into memory (the kernel would OOM-kill processes\n"
+	"otherwise); when they do not, nothing is changed. --no-check skips that.\n"
+	"\n"
+	"swap status: ublkit's swap devices, their use, priority and hardening.\n"
+	"\n"
+	"Examples:\n"
+	"  ublkit swap on --file /dev/nvme0n2 --priority 100\n"
+	"  ublkit swap status\n"
+	"  ublkit swap off 0\n"
+	"\n"
+	"Exit status: 0 done, 1 failed (nothing changed), 2 usage, 3 the system\n"
+	"lacks what is needed (ublk, swap, capabilities).\n";
+
+struct swap_on_opts {
+	struct ublkit_dev_params p;
+	const char *file;
+	const char *label;
+	int priority;
+	unsigned int flags;
+};
+
+static int parse_discard(const char *arg, unsigned int *flags)
+{
+	if (!arg || !strcmp(arg, "both"))
+		*flags |= UBLKIT_SWAP_DISCARD;
+	else if (!strcmp(arg, "once"))
+		*flags |= UBLKIT_SWAP_DISCARD_ONCE;
+	else if (!strcmp(arg, "pages"))
+		*flags |= UBLKIT_SWAP_DISCARD_PAGES;
+	else {
+		tool_error("--discard=%s: the policy is once, pages or both", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_count(const char *name, const char *arg, uint64_t max, uint16_t *ret)
+{
+	uint64_t v;
+
+	if (tool_parse_uint(arg, max, &v) < 0 || v == 0) {
+		tool_error("--%s '%s': not a number from 1 to %llu", name, arg,
+			   (unsigned long long)max);
+		return -EINVAL;
+	}
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *o)
+{
+	enum { OPT_DISCARD = 0x100, OPT_FORCE, OPT_BEST, OPT_ROOT };
+	static const struct option opts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "file", required_argument, NULL, 'f' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "discard", optional_argument, NULL, OPT_DISCARD },
+		{ "label", required_argument, NULL, 'L' },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "recovery", no_argument, NULL, 'r' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "best-effort", no_argument, NULL, OPT_BEST },
+		{ "root-storage", no_argument, NULL, OPT_ROOT },
+		{},
+	};
+	uint64_t v;
+	int c, r = 0;
+
+	ublkit_dev_params_init(&o->p);
+	o->priority = UBLKIT_SWAP_PRIORITY_DEFAULT;
+	while (r == 0 && (c = getopt_long(argc, argv, "hjf:p:L:rq:d:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 'p':
+			if (tool_parse_uint(optarg, UBLKIT_SWAP_PRIORITY_MAX, &v) < 0) {
+				tool_error("--priority '%s': not a number from 0 to %d", optarg,
+					   UBLKIT_SWAP_PRIORITY_MAX);
+				r = -EINVAL;
+			}
+			o->priority = (int)v;
+			break;
+		case OPT_DISCARD: r = parse_discard(optarg, &o->flags); break;
+		case 'L':
+			if (strlen(optarg) > UBLKIT_SWAP_LABEL_MAX) {
+				tool_error("--label '%s': at most %d bytes", optarg,
+					   UBLKIT_SWAP_LABEL_MAX);
+				r = -EINVAL;
+			}
+			o->label = optarg;
+			break;
+		case OPT_FORCE: o->flags |= UBLKIT_SWAP_FORCE; break;
+		case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; break;
+		case 'q': r = parse_count("queues", optarg, UBLKIT_MAX_QUEUES, &o->p.nr_queues); break;
+		case 'd': r = parse_count("depth", optarg, 4096, &o->p.queue_depth); break;
+		case OPT_BEST: o->p.flags |= UBLKIT_DEV_HARDEN_BEST_EFFORT; break;
+		case OPT_ROOT: o->flags |= UBLKIT_SWAP_ROOT_STORAGE; break;
+		default:
+			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+			if (c >= 0)
+				return c;
+		}
+	}
+	if (r < 0)
+		return EXIT_USAGE;
+	if (optind < argc) {
+		tool_error("unexpected argument '%s'; see 'ublkit swap --help'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->file) {
+		tool_error("swap on needs --file PATH (the block device or file to swap on)");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int swap_on_error(struct tool *t, int r)
+{
+	switch (r) {
+	case -EEXIST:
+		tool_error("swap on failed: the backing device holds data (see above); "
+			   "use --force to overwrite it");
+		return EXIT_FAIL;
+	case -EBUSY:
+		tool_error("swap on failed: the backing device is in use (see above)");
+		return EXIT_FAIL;
+	case -EPERM:
+	case -EACCES:
+	case -ENOMEM:
+	case -ENOTRECOVERABLE:
+		tool_error("swap on failed: the server cannot be made safe for swap (see above); "
+			   "nothing was created");
+		return EXIT_UNSUPPORTED;
+	default: return tool_fail(r, "swap on failed; nothing was created");
+	}
+}
+
+static int cmd_swap_on(struct tool *t, int argc, char **argv)
+{
+	struct ublkit_spawn_result res;
+	struct swap_on_opts o = { 0 };
+	char dev[32];
+	int r;
+
+	r = parse_on(t, argc, argv, &o);
+	if (r >= 0)
+		return r;
+	r = ublkit_ublk_preflight(t->ctx);
+	if (r == -ENODEV || r == -EACCES)
+		return EXIT_UNSUPPORTED;
+	if (r < 0)
+		return EXIT_FAIL;
+	tool_show_library_errors(t);
+	r = ublkit_swap_ublk_on(t->ctx, &o.p, "file", o.file, o.label, o.priority, o.flags, &res);
+	if (r < 0)
+		return swap_on_error(t, r);
+	if (res.pidfd >= 0)
+		close(res.pidfd);
+	ublkit_ublk_block_path((uint32_t)res.id, dev, sizeof(dev));
+	if (t->json) {
+		json_begin_object(NULL);
+		json_int("id", res.id);
+		json_string("block_device", dev);
+		json_string("backing", o.file);
+		json_uint("size", res.params.size);
+		json_int("priority", o.priority);
+		json_int("server_pid", res.server_pid);
+		json_end_object();
+		json_finish();
+	} else {
+		printf("ublk%d %s\n", res.id, dev);
+	}
+	return EXIT_OK;
+}
+
+static int cmd_swap_off(struct tool *t, int argc, char **argv)
+{
+	enum { OPT_NO_CHECK = 0x100 };
+	static const struct option opts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "no-check", no_argument, NULL, OPT_NO_CHECK },
+		{},
+	};
+	struct ublkit_swapoff_estimate e;
+	unsigned int flags = 0;
+	uint32_t id;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+		if (c == OPT_NO_CHECK) {
+			flags |= UBLKIT_SWAP_OFF_FORCE;
+			continue;
+		}
+		c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		if (c >= 0)
+			return c;
+	}
+	r = tool_one_dev_id(argc, argv, "swap off", &id);
+	if (r >= 0)
+		return r;
+	tool_show_library_errors(t);
+	ublkit_swapoff_estimate_init(&e);
+	r = ublkit_swap_ublk_off(t->ctx, id, flags, &e);
+	if (r == -ENOMEM) {
+		tool_error("ublk%u: swap stays on: %s", id,
+			   e.reason[0] ? e.reason : "its pages would not fit back into memory");
+		return EXIT_FAIL;
+	}
+	if (r == -ENODEV) {
+		tool_error("there is no ublk device %u (see 'ublkit swap status')", id);
+		return EXIT_FAIL;
+	}
+	if (r < 0)
+		return tool_fail(r, "ublk%u: swap off failed; nothing was torn down", id);
+	if (!t->json)
+		printf("ublk%u: swap off, device removed\n", id);
+	return EXIT_OK;
+}
+
+struct area {
+	bool found;
+	struct ublkit_swap_area a;
+};
+
+static int find_area(const struct ublkit_swap_area *a, void *userdata)
+{
+	struct area *want = userdata;
+
+	if (strcmp(a->path, want->a.path) != 0)
+		return 0;
+	want->found = true;
+	want->a.size = a->size;
+	want->a.used = a->used;
+	want->a.priority = a->priority;
+	return 0;
+}
+
+static void status_one(struct tool *t, const struct ublkit_device *d)
+{
+	struct ublkit_harden_report *rep = NULL;
+	const char *why = "server gone";
+	const char *dev = ublkit_device_get_block_device(d);
+	struct area area = { .a.path = dev ? dev : "" };
+	bool safe = false;
+	char a[32], b[32];
+
+	if (dev)
+		(void)ublkit_swap_list(t->ctx, find_area, &area);
+	if (ublkit_device_inspect_hardening(t->ctx, d, &rep) == 0)
+		safe = ublkit_harden_report_is_swap_safe(rep, &why);
+	if (t->json) {
+		json_begin_object(NULL);
+		json_int("id", ublkit_device_get_id(d));
+		json_string("block_device", dev);
+		json_string("backing", ublkit_device_get_target_arg(d));
+		json_bool("active", area.found);
+		json_uint("size", area.found ? area.a.size : ublkit_device_get_size(d));
+		json_uint("used", area.a.used);
+		if (area.found)
+			json_int("priority", area.a.priority);
+		else
+			json_null("priority");
+		json_int("server_pid", ublkit_device_get_server_pid(d));
+		json_bool("server_alive", ublkit_device_is_server_alive(d));
+		json_bool("swap_safe", safe);
+		json_string("hardening", why);
+		json_uint("server_locked_bytes", ublkit_device_get_server_locked(d));
+		json_uint("server_rss_bytes", ublkit_device_get_server_resident(d));
+		json_uint("server_swap_bytes", ublkit_device_get_server_swapped(d));
+		json_end_object();
+	} else {
+		printf("%-6u %-12s %-6s %10s %10s %5d %-8d %-4s %s\n", ublkit_device_get_id(d),
+		       dev ? dev : "-", area.found ? "yes" : "no",
+		       tool_format_size(area.found ? area.a.size : ublkit_device_get_size(d), a,
+					sizeof(a)),
+		       tool_format_size(area.a.used, b, sizeof(b)),
+		       area.found ? area.a.priority : 0, ublkit_device_get_server_pid(d),
+		       safe ? "yes" : "no", safe ? ublkit_device_get_target_arg(d) : why);
+	}
+	ublkit_harden_report_unref(rep);
+}
+
+static int cmd_swap_status(struct tool *t, int argc, char **argv)
+{
+	struct ublkit_device **v = NULL;
+	int n, r, shown = 0;
+
+	r = tool_parse_common(t, argc, argv, usage);
+	if (r >= 0)
+		return r;
+	if (optind < argc) {
+		tool_error("swap status takes no arguments");
+		return EXIT_USAGE;
+	}
+	n = ublkit_devices_get(t->ctx, &v);
+	if (n < 0)
+		return tool_fail(n, "cannot list ublk devices");
+	if (t->json)
+		json_begin_array(NULL);
+	else
+		printf("%-6s %-12s %-6s %10s %10s %5s %-8s %-4s %s\n", "ID", "DEVICE", "ACTIVE",
+		       "SIZE", "USED", "PRIO", "PID", "SAFE", "BACKING / WHY NOT SAFE");
+	for (int i = 0; i < n; i++) {
+		const struct ublkit_manifest *m = ublkit_device_get_manifest(v[i]);
+
+		if (m && (m->params.flags & UBLKIT_DEV_SWAP)) {
+			status_one(t, v[i]);
+			shown++;
+		}
+		ublkit_device_unref(v[i]);
+	}
+	free(v);
+	if (t->json) {
+		json_end_array();
+		json_finish();
+	} else if (!shown) {
+		printf("(no swap devices; create one with 'ublkit swap on --file PATH')\n");
+	}
+	return EXIT_OK;
+}
+
+int cmd_swap(struct tool *t, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : NULL;
+
+	if (!verb || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		fputs(usage, verb ? stdout : stderr);
+		return verb ? EXIT_OK : EXIT_USAGE;
+	}
+	if (!strcmp(verb, "on"))
+		return cmd_swap_on(t, argc - 1, argv + 1);
+	if (!strcmp(verb, "off"))
+		return cmd_swap_off(t, argc - 1, argv + 1);
+	if (!strcmp(verb, "status"))
+		return cmd_swap_status(t, argc - 1, argv + 1);
+	tool_error("unknown swap command '%s' (on, off, status); see 'ublkit swap --help'", verb);
+	return EXIT_USAGE;
+}
