@@ -43,8 +43,13 @@ static bool file_in_memory(int fd)
 static int file_open_fd(const char *path, bool ro, bool *direct)
 {
 	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
 	int fd;
 
+	/* A block device is ours alone while we serve it: the kernel then
+	 * refuses to mount it, swap on it or hand it to device-mapper. */
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		flags |= O_EXCL;
 	fd = open(path, flags | O_DIRECT);
 	*direct = fd >= 0;
 	if (fd >= 0 && file_in_memory(fd)) {
@@ -85,8 +90,12 @@ static int file_open(struct target *t, const char *path, struct ublkit_dev_param
 		return -EINVAL;
 	}
 	t->fd = file_open_fd(path, p->flags & UBLKIT_DEV_READ_ONLY, &f->direct);
+	if (t->fd == -EBUSY)
+		log_error(t->ctx, "target file: %s is in use (mounted, active swap, or held by "
+				  "another device or program)", path);
 	if (t->fd < 0)
-		return log_ret(t->ctx, t->fd, "target file: cannot open %s", path);
+		return t->fd == -EBUSY ? -EBUSY
+				       : log_ret(t->ctx, t->fd, "target file: cannot open %s", path);
 	if (fstat(t->fd, &st) < 0)
 		return neg_errno();
 	if (S_ISBLK(st.st_mode)) {

@@ -1,0 +1,135 @@
+#!/bin/bash
+# ublkit swap on / status / info / off on an NVMe namespace, and the
+# refusals: a server that cannot be hardened (memlock limit without
+# CAP_IPC_LOCK, no CAP_SYS_RESOURCE), a namespace holding ext4, a mounted
+# one, a device that is not ublkit's swap. Each refusal exits non-zero,
+# names the fix, and leaves no device, no server and no swap behind.
+# vm-timeout: 600
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-ublk.sh"
+need_cmd setpriv mkfs.ext4 blkid swapon
+
+ns=$(nvme_ns_dev 2) || fail "no NVMe namespace 2"
+wipefs -a -q "$ns"
+
+nothing_left() { # WHAT
+	assert_eq 0 "$(ublk_count)" "devices left after $1"
+	[[ -z $(pgrep -x ublkit-server) ]] || fail "a server is left after $1"
+	[[ $(swapon --noheadings --show=NAME | grep -c ublkb) == 0 ]] || fail "swap left after $1"
+}
+
+# --- the happy path ---------------------------------------------------------
+assert_ok ublkit swap on --json --file "$ns" --priority 7 --label fastswap --queues 2
+j=$out
+id=$(jq -r .id <<<"$j") dev=$(jq -r .block_device <<<"$j") pid=$(jq -r .server_pid <<<"$j")
+assert_block "$dev"
+assert_eq swap "$(blkid -p -o value -s TYPE "$dev")" "signature type"
+assert_eq fastswap "$(blkid -p -o value -s LABEL "$dev")" "signature label"
+assert_eq 7 "$(swapon --noheadings --show=NAME,PRIO | awk -v d="$dev" '$1 == d {print $2}')" \
+	"swap priority"
+assert_ok ublkit swap status --json
+assert_eq true "$(jq -r --argjson id "$id" '.[] | select(.id == $id) | .active' <<<"$out")" "active"
+assert_eq true "$(jq -r --argjson id "$id" '.[] | select(.id == $id) | .swap_safe' <<<"$out")" \
+	"swap_safe: $(jq -r '.[0].hardening' <<<"$out")"
+assert_ok ublkit info --json "$id"
+for g in memory-locked io-flusher oom-protected private-mounts preallocated; do
+	assert_eq held "$(jq -r ".hardening[\"$g\"].state" <<<"$out")" "guarantee $g"
+done
+ublkit info "$id"
+ublkit swap status
+# What the guarantees mean, seen from /proc.
+assert_eq -1000 "$(cat /proc/"$pid"/oom_score_adj)" "oom_score_adj"
+[[ $(readlink /proc/"$pid"/ns/mnt) != $(readlink /proc/1/ns/mnt) ]] || fail "no private mount namespace"
+rss=$(awk '/^VmRSS/ {print $2}' /proc/"$pid"/status)
+lck=$(awk '/^VmLck/ {print $2}' /proc/"$pid"/status)
+log "server $pid: VmRSS ${rss} kB, VmLck ${lck} kB"
+((lck + 2048 >= rss)) || fail "VmLck ($lck kB) does not cover VmRSS ($rss kB)"
+for t in /proc/"$pid"/task/*; do
+	flags=$(awk '{print $9}' "$t/stat")
+	(((flags & 0x180000) == 0x180000)) ||
+		fail "thread ${t##*/} ($(cat "$t/comm")) is not an IO_FLUSHER (flags $flags)"
+done
+
+# Not ublkit's swap: refused, nothing touched.
+ublk_add --target null --size 64M
+assert_fails ublkit swap off "$dev_id"
+assert_match "not a swap device" "$out" "swap off of a plain device"
+assert_block "$dev_path"
+ublkit del "$dev_id" >/dev/null
+
+# The namespace is in use by the swap device now: a second one is refused.
+assert_fails ublkit swap on --file "$ns"
+assert_match "in use" "$out" "second swap on the same namespace"
+
+assert_ok ublkit swap off "$id"
+wait_for 10 ublk_gone "$id" || fail "ublk$id left after swap off"
+nothing_left "swap off"
+# A swap signature of ublkit's own from before is no data: on again works.
+assert_ok ublkit swap on --file "$ns" --label fastswap
+id=$(awk '{print $1}' <<<"$out"); id=${id#ublk}
+assert_ok ublkit swap off "$id"
+nothing_left "the second swap off"
+
+# --- refusals ----------------------------------------------------------------
+# Another label's swap signature is someone else's swap: refused without --force.
+assert_fails ublkit swap on --file "$ns"
+assert_match 'LABEL="fastswap"' "$out" "the foreign swap signature is named"
+nothing_left "the foreign swap refusal"
+run wipefs -a -q "$ns"
+# Locked memory: a low RLIMIT_MEMLOCK and no CAP_IPC_LOCK.
+rc=0
+out=$(setpriv --bounding-set -ipc_lock --inh-caps -ipc_lock -- \
+	bash -c "ulimit -l 64 && exec ublkit swap on --file $ns" 2>&1) || rc=$?
+printf '%s\n' "$out"
+assert_eq 3 "$rc" "exit status without CAP_IPC_LOCK and a 64 KiB memlock limit"
+assert_match "ulimit -l|LimitMEMLOCK|CAP_IPC_LOCK" "$out" "the memlock fix is named"
+nothing_left "the memlock refusal"
+
+# IO_FLUSHER and oom_score_adj need CAP_SYS_RESOURCE.
+rc=0
+out=$(setpriv --bounding-set -sys_resource --inh-caps -sys_resource -- \
+	ublkit swap on --file "$ns" 2>&1) || rc=$?
+printf '%s\n' "$out"
+assert_eq 3 "$rc" "exit status without CAP_SYS_RESOURCE"
+assert_match "CAP_SYS_RESOURCE" "$out" "the capability is named"
+nothing_left "the CAP_SYS_RESOURCE refusal"
+
+# --best-effort starts anyway, and says what is not in force.
+out=$(setpriv --bounding-set -sys_resource --inh-caps -sys_resource -- \
+	ublkit swap on --json --best-effort --file "$ns" 2>/tmp/best-effort.err) ||
+	fail "--best-effort failed: $out $(cat /tmp/best-effort.err)"
+cat /tmp/best-effort.err
+id=$(jq -r .id <<<"$out")
+assert_ok ublkit info --json "$id"
+assert_eq false "$(jq -r .swap_safe <<<"$out")" "swap_safe with --best-effort and no CAP_SYS_RESOURCE"
+assert_eq not-held "$(jq -r '.hardening["io-flusher"].state' <<<"$out")" "io-flusher"
+assert_ok ublkit swap off "$id"
+nothing_left "the best-effort device"
+
+# A namespace holding ext4.
+run mkfs.ext4 -q -F "$ns"
+assert_fails ublkit swap on --file "$ns"
+assert_match "ext4" "$out" "the file system is named"
+assert_match "--force" "$out" "the way to override is named"
+assert_eq ext4 "$(blkid -p -o value -s TYPE "$ns")" "ext4 left intact"
+nothing_left "the ext4 refusal"
+# ... and mounted: refused even with --force.
+mkdir -p /mnt/ns
+run mount "$ns" /mnt/ns
+assert_fails ublkit swap on --force --file "$ns"
+assert_match "mounted" "$out" "the mount is named"
+run umount /mnt/ns
+nothing_left "the mounted refusal"
+# --force takes an unmounted ext4.
+assert_ok ublkit swap on --force --json --file "$ns"
+id=$(jq -r .id <<<"$out")
+assert_eq swap "$(blkid -p -o value -s TYPE "$ns")" "the namespace holds swap now"
+assert_ok ublkit swap off "$id"
+nothing_left "the forced swap"
+
+# Usage errors.
+assert_fails ublkit swap on
+assert_match "needs --file" "$out" "missing --file"
+assert_fails ublkit swap on --file "$ns" --label 'a-label-longer-than-16'
+assert_fails ublkit swap frob
+log "swap on/off/status and every refusal behave"
