@@ -55,6 +55,21 @@ if [[ -b /dev/nvme0n1 ]]; then
 	echo "16 MiB written before the crash read back intact"
 fi
 
+ns2=$(nvme_ns_dev 2 || true)
+if [[ -n $ns2 ]]; then
+	wipefs -a -q "$ns2"
+	step "Swap on NVMe namespace $ns2 through a hardened ublkit server"
+	show ublkit swap on --file "$ns2" --priority 10
+	swap_id=$(ublkit swap status --json | jq -r '.[0].id')
+	show ublkit swap status
+	echo "The server locks its memory, its threads are I/O flushers, the OOM killer"
+	echo "spares it: swapping out to it under memory pressure cannot deadlock."
+	show ublkit info "$swap_id"
+	show swapon --show
+	step "Swap off: the pages come back first, then the device goes"
+	show ublkit swap off "$swap_id"
+fi
+
 step "Remove everything"
 show ublkit del --all
 show ublkit list
