@@ -6,6 +6,7 @@
 #include "ublkit/ublkit.h"
 
 struct ublk_ctrl;
+struct ublk_ctrl_transport;
 
 #define UBLKIT_DEFAULT_CTRL_TIMEOUT_MS 30000
 
@@ -17,6 +18,7 @@ struct ublkit_ctx {
 	char *sysroot;		/* NULL: the real root */
 	unsigned int ctrl_timeout_ms;
 	struct ublk_ctrl *ctrl;	/* control ring, opened on first use */
+	const struct ublk_ctrl_transport *ctrl_transport;	/* NULL: the kernel's */
 };
 
 #endif
