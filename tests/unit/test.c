@@ -24,12 +24,26 @@ int test_result(void)
 	return test_failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+int test_logged[8];
+char test_last_error[512];
+
+void test_log_reset(void)
+{
+	memset(test_logged, 0, sizeof(test_logged));
+	test_last_error[0] = '\0';
+}
+
 static void log_stderr(struct ublkit_ctx *ctx, int prio, const char *file, int line,
 		       const char *fn, const char *fmt, va_list ap, void *data)
 {
-	fprintf(stderr, "lib[%d] %s: ", prio, fn);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "lib[%d] %s: %s\n", prio, fn, msg);
+	if (prio >= 0 && prio < 8)
+		test_logged[prio]++;
+	if (prio <= UBLKIT_LOG_ERR)
+		snprintf(test_last_error, sizeof(test_last_error), "%s", msg);
 }
 
 struct ublkit_ctx *test_ctx(void)

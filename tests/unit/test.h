@@ -50,8 +50,15 @@ extern int test_failures;
 void test_run(const char *name, void (*fn)(void));
 int test_result(void);
 
-/* A context whose log goes to stderr at debug level (visible in the .log). */
+/*
+ * A context whose log goes to stderr at debug level (visible in the .log).
+ * Its messages are also counted by priority, and the last one at error
+ * priority or worse is kept, so tests can check what was (not) logged.
+ */
 struct ublkit_ctx *test_ctx(void);
+extern int test_logged[8];
+extern char test_last_error[512];
+void test_log_reset(void);
 
 /* ---- fake sysroots (fake-sysroot.c) ----------------------------------- */
 
