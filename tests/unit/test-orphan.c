@@ -115,6 +115,41 @@ static void test_setting_up(void)
 	ublkit_ctx_unref(ctx);
 }
 
+static void fake_fd(int pid, int fd, const char *target)
+{
+	char dir[64], p[4096];
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	fake_mkdir(root, dir);
+	snprintf(p, sizeof(p), "%s%s/%d", root, dir, fd);
+	CHECK_EQ(symlink(target, p), 0);
+}
+
+/* Neither the kernel nor a manifest names the server: whoever holds /dev/ublkcN. */
+static void test_cdev_holder(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_orphan o;
+
+	fake_proc(901, 'S', 10);
+	fake_fd(901, 0, "/dev/null");
+	fake_fd(901, 3, "/dev/ublkc8");
+	fake_proc(123, 'S', 10);
+	fake_fd(123, 4, "/dev/ublkc80");
+	fake_fd(123, 5, "/dev/ublkb9");
+	fake_mkdir(root, "/proc/self/fd");
+	fake_add(8, UBLKIT_DEV_DEAD, -1, 0, false);
+	fake_add(9, UBLKIT_DEV_DEAD, 0, 0, false);
+	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_NOT);
+	CHECK_EQ(o.server_pid, 901);
+	CHECK_EQ(classify(ctx, 9, &o), UBLKIT_ORPHAN_DEAD);
+	CHECK_EQ(o.server_pid, 0);
+	/* a holder that died is no server */
+	fake_proc(901, 'Z', 10);
+	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_DEAD);
+	ublkit_ctx_unref(ctx);
+}
+
 static void test_pid_reuse(void)
 {
 	struct ublkit_ctx *ctx = setup();
@@ -213,6 +248,7 @@ int main(void)
 {
 	RUN(test_live_and_dead_servers);
 	RUN(test_setting_up);
+	RUN(test_cdev_holder);
 	RUN(test_pid_reuse);
 	RUN(test_recoverable_and_in_use);
 	RUN(test_cleanup);

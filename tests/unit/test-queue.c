@@ -418,6 +418,15 @@ static void test_user_copy(void)
 	CHECK_EQ(queue_copy_from_request(&r.q, io, out, sizeof(out)), -EIO);
 	CHECK_EQ(ftruncate(r.s.cdev_fd, pos - 1), 0);
 	CHECK_EQ(queue_copy_from_request(&r.q, io, out, sizeof(out)), -EIO);
+	/* a device that refuses the copy: its error */
+	{
+		int fd = r.s.cdev_fd;
+
+		r.s.cdev_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		CHECK_EQ(queue_copy_from_request(&r.q, io, out, sizeof(out)), -EBADF);
+		close(r.s.cdev_fd);
+		r.s.cdev_fd = fd;
+	}
 	rig_free(&r);
 
 	/* without it, a copy through the I/O buffer */

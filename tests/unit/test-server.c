@@ -321,7 +321,14 @@ static void test_wait(void)
 	/* the queues are gone (their commands were refused): the device went away */
 	CHECK_EQ(ublkit_server_wait(s, &sigs), 0);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* serving until then ends with the device deleted */
+	CHECK_EQ(ublkit_server_serve(s), 0);
+	sigprocmask(SIG_SETMASK, &old, NULL); /* it blocked SIGTERM and friends */
+	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK(fake_find(0) == NULL);
 	ublkit_server_unref(s);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	ublkit_ctx_unref(ctx);
 }
 
