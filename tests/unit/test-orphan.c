@@ -5,6 +5,10 @@
  */
 #include "config.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "fake-ublk-ctrl.h"
 #include "test.h"
 
@@ -131,21 +135,25 @@ static void test_cdev_holder(void)
 	struct ublkit_ctx *ctx = setup();
 	struct ublkit_orphan o;
 
-	fake_proc(901, 'S', 10);
-	fake_fd(901, 0, "/dev/null");
-	fake_fd(901, 3, "/dev/ublkc8");
-	fake_proc(123, 'S', 10);
-	fake_fd(123, 4, "/dev/ublkc80");
-	fake_fd(123, 5, "/dev/ublkb9");
+	fake_proc(150, 'S', 10);
+	fake_fd(150, 0, "/dev/null");
+	fake_fd(150, 3, "/dev/ublkc8");
+	fake_proc(950, 'S', 10);
+	fake_fd(950, 4, "/dev/ublkc80");
+	fake_fd(950, 5, "/dev/ublkb9");
+	fake_fd(950, 6, "/dev/ublkc10");
 	fake_mkdir(root, "/proc/self/fd");
 	fake_add(8, UBLKIT_DEV_DEAD, -1, 0, false);
 	fake_add(9, UBLKIT_DEV_DEAD, 0, 0, false);
+	fake_add(10, UBLKIT_DEV_DEAD, 0, 0, false);
 	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_NOT);
-	CHECK_EQ(o.server_pid, 901);
+	CHECK_EQ(o.server_pid, 150);
 	CHECK_EQ(classify(ctx, 9, &o), UBLKIT_ORPHAN_DEAD);
 	CHECK_EQ(o.server_pid, 0);
+	CHECK_EQ(classify(ctx, 10, &o), UBLKIT_ORPHAN_NOT);
+	CHECK_EQ(o.server_pid, 950);
 	/* a holder that died is no server */
-	fake_proc(901, 'Z', 10);
+	fake_proc(150, 'Z', 10);
 	CHECK_EQ(classify(ctx, 8, &o), UBLKIT_ORPHAN_DEAD);
 	ublkit_ctx_unref(ctx);
 }
@@ -206,6 +214,7 @@ static void test_cleanup(void)
 {
 	struct ublkit_ctx *ctx = setup();
 	struct tally t = { 0 };
+	int fds = test_open_fds();
 
 	fake_proc(500, 'S', 1);
 	fake_add(0, UBLKIT_DEV_LIVE, 500, 0, true);                        /* live: untouched */
@@ -241,6 +250,107 @@ static void test_cleanup(void)
 	CHECK_EQ(ublkit_orphans_cleanup(ctx, UBLKIT_CLEANUP_FORCE, count, &t), 1);
 	CHECK_EQ(t.deleted, 1);
 	CHECK_EQ(ublkit_orphans_cleanup(ctx, 0, count, &t), 0);
+	CHECK_EQ(test_open_fds(), fds);
+	ublkit_ctx_unref(ctx);
+}
+
+static bool dev_dir_exists(uint32_t id)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/run/ublkit/devices/%u", root, id);
+	return access(p, F_OK) == 0;
+}
+
+static char *gone_path;
+
+/* A server told to stop: its device goes away, then it does. */
+static void server_exit(int sig)
+{
+	_exit(rmdir(gone_path) == 0 ? 0 : 2);
+}
+
+static void test_remove(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	int status, fds = test_open_fds();
+	sigset_t term, old;
+	pid_t child;
+
+	/* a dead server's device: STOP_DEV, DEL_DEV, its record gone */
+	fake_add(1, UBLKIT_DEV_LIVE, 4000, 0, true);
+	fake_manifest(1, "file", 4000, 1);
+	CHECK_EQ(ublkit_ublk_remove(ctx, 1, 100), 0);
+	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK(fake_last(UBLK_CMD_STOP_DEV)->cmd.dev_id == 1);
+	CHECK(fake_find(1) == NULL);
+	CHECK(!dev_dir_exists(1));
+	CHECK_EQ(ublkit_ublk_remove(ctx, 1, 100), -ENODEV);
+	/* already stopped is fine; a refused delete is not */
+	fake_add(2, UBLKIT_DEV_DEAD, 0, 0, false);
+	fake.fail_nr = UBLK_CMD_STOP_DEV;
+	fake.fail_result = -ENODEV;
+	CHECK_EQ(ublkit_ublk_remove(ctx, 2, 100), 0);
+	CHECK(fake_find(2) == NULL);
+	fake_add(3, UBLKIT_DEV_DEAD, 0, 0, true);
+	fake_manifest(3, "null", 4001, 1);
+	fake.fail_nr = UBLK_CMD_DEL_DEV;
+	fake.fail_result = -EBUSY;
+	CHECK_EQ(ublkit_ublk_remove(ctx, 3, 100), -EBUSY);
+	CHECK(fake_find(3) != NULL);
+	CHECK(dev_dir_exists(3));
+	fake.fail_nr = 0;
+
+	/* our own live server is asked to stop, then deleted when it does not */
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	fake_proc(child, 'S', 55);
+	fake_add(4, UBLKIT_DEV_LIVE, child, 0, true);
+	fake_manifest(4, "file", child, 55);
+	fake.nr_cmds = 0;
+	test_log_reset();
+	CHECK_EQ(ublkit_ublk_remove(ctx, 4, 60), 0);
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 1);
+	/* ... and left alone when it deletes its device itself */
+	gone_path = NULL;
+	if (asprintf(&gone_path, "%s/sys/class/ublk-char/ublkc6", root) < 0)
+		return;
+	fake_add(6, UBLKIT_DEV_LIVE, 0, 0, true);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	child = fork();
+	if (child == 0) {
+		signal(SIGTERM, server_exit);
+		sigsuspend(&old);
+		_exit(1);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	fake_proc(child, 'S', 56);
+	fake_find(6)->info.server_pid = child;
+	fake_manifest(6, "file", child, 56);
+	fake.nr_cmds = 0;
+	test_log_reset();
+	CHECK_EQ(ublkit_ublk_remove(ctx, 6, 5000), 0);
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 0);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
+	free(gone_path);
+	/* a live server that is not ublkit's record: deleted directly */
+	fake_proc(4100, 'S', 1);
+	fake_add(5, UBLKIT_DEV_LIVE, 4100, 0, false);
+	CHECK_EQ(ublkit_ublk_remove(ctx, 5, 1000), 0);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK(fake_find(5) == NULL);
+	CHECK_EQ(test_open_fds(), fds);
 	ublkit_ctx_unref(ctx);
 }
 
@@ -252,6 +362,7 @@ int main(void)
 	RUN(test_pid_reuse);
 	RUN(test_recoverable_and_in_use);
 	RUN(test_cleanup);
+	RUN(test_remove);
 	fake_root_free(root);
 	return test_result();
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fake-ublk-ctrl.h"
+#include "server-private.h"
 #include "test.h"
 
 static char *root;
@@ -72,7 +73,7 @@ static void test_start_stop(void)
 	struct ublkit_manifest m;
 	struct ublkit_stats st;
 	struct ublkit_server *s;
-	int id;
+	int id, fds = test_open_fds();
 
 	p.nr_queues = 2;
 	p.flags = UBLKIT_DEV_ROTATIONAL | UBLKIT_DEV_FUA;
@@ -155,7 +156,22 @@ static void test_start_stop(void)
 	/* idempotent */
 	CHECK_EQ(ublkit_server_stop(s), 0);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK(s->queues == NULL);
+	CHECK_EQ(s->cdev_fd, -1);
+	CHECK_EQ(s->exit_fd, -1);
+	CHECK(s->stats == NULL);
 	ublkit_server_unref(s);
+	CHECK_EQ(test_open_fds(), fds);
+	/* a reference keeps it */
+	s = new_server(ctx, &p, "mem");
+	CHECK(ublkit_server_ref(s) == s);
+	CHECK(ublkit_server_unref(s) == NULL);
+	CHECK_EQ(ublkit_server_start(s), 1);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
+	CHECK(ublkit_server_unref(s) == NULL);
+	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 2);
+	CHECK(ublkit_server_ref(NULL) == NULL);
+	CHECK(ublkit_server_unref(NULL) == NULL);
 	ublkit_ctx_unref(ctx);
 }
 
@@ -233,6 +249,7 @@ static void test_failed_steps(void)
 	for (size_t i = 0; i < 3; i++) {
 		struct ublkit_ctx *ctx = setup();
 		struct ublkit_dev_params p = base();
+		int fds = test_open_fds();
 		struct ublkit_server *s = new_server(ctx, &p, "mem");
 
 		fake.fail_nr = steps[i];
@@ -245,7 +262,10 @@ static void test_failed_steps(void)
 		CHECK(!dev_dir_exists(0));
 		CHECK_EQ(ublkit_server_stop(s), 0);
 		CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), i > 0);
+		CHECK(s->queues == NULL);
+		CHECK_EQ(s->exit_fd, -1);
 		ublkit_server_unref(s);
+		CHECK_EQ(test_open_fds(), fds);
 		ublkit_ctx_unref(ctx);
 	}
 }
@@ -389,13 +409,38 @@ static void test_recover(void)
 	fake_find(6)->info.flags = UBLKIT_F_USER_RECOVERY;
 	CHECK_EQ(ublkit_server_recover(s, 6), -EINVAL);
 	CHECK(fake_find(6) != NULL);
+	CHECK(s->queues == NULL);
+	CHECK_EQ(s->cdev_fd, -1);
+	CHECK(!s->added);
 	ublkit_server_unref(s);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 0);
 	ublkit_ctx_unref(ctx);
 }
 
+static void test_disk_size(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	char path[64];
+	uint64_t bytes = 1;
+
+	CHECK_EQ(ublkit_ublk_disk_size(ctx, 3, &bytes), 0);
+	CHECK_EQ(bytes, 0);
+	fake_write(root, "/sys/block/ublkb3/size", "2097152\n");
+	CHECK_EQ(ublkit_ublk_disk_size(ctx, 3, &bytes), 0);
+	CHECK(bytes == 1ULL << 30);
+	fake_write(root, "/sys/block/ublkb3/size", "lots\n");
+	CHECK_EQ(ublkit_ublk_disk_size(ctx, 3, &bytes), -EINVAL);
+	CHECK_EQ(ublkit_ublk_block_path(12, path, sizeof(path)), 0);
+	CHECK_STREQ(path, "/dev/ublkb12");
+	CHECK_EQ(ublkit_ublk_block_path(12, path, 12), -ENAMETOOLONG);
+	CHECK_EQ(ublkit_ublk_block_path(12, path, 13), 0);
+	ublkit_ctx_unref(ctx);
+}
+
 int main(void)
 {
+	/* the hook that stops a server before START_DEV is off unless "1" */
+	setenv("UBLKIT_TEST_STOP_BEFORE_START", "0", 1);
 	RUN(test_start_stop);
 	RUN(test_kernel_adjusts);
 	RUN(test_no_discard_volatile);
@@ -403,6 +448,7 @@ int main(void)
 	RUN(test_refused_features);
 	RUN(test_wait);
 	RUN(test_recover);
+	RUN(test_disk_size);
 	fake_root_free(root);
 	return test_result();
 }

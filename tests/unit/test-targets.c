@@ -471,6 +471,8 @@ static void test_file_tmpfs(void)
 	struct rig r;
 	struct file *f;
 	off_t blocks;
+	unsigned char v;
+	void *map;
 	int fd;
 
 	if (!on_tmpfs("/dev/shm")) {
@@ -530,9 +532,11 @@ static void test_file_tmpfs(void)
 	CHECK(memcmp(r.io.buf, pat + 131072 - 512, 512) == 0);
 	CHECK(all_bytes((char *)r.io.buf + 512, 512, 0));
 	fd = r.s.target.fd;
+	map = f->map;
 	rig_close(&r);
 	CHECK_EQ(fcntl(fd, F_GETFD), -1);
 	CHECK_EQ(r.s.target.fd, -1);
+	CHECK(mincore(map, PAGE, &v) < 0 && errno == ENOMEM);
 
 	/* read-only: opened and mapped without write access */
 	p = params(0);
@@ -543,6 +547,10 @@ static void test_file_tmpfs(void)
 	CHECK(f->map && !vma_flag(f->map, "wr") && vma_flag(f->map, "rd"));
 	CHECK_EQ(rig_do(&r, UBLK_IO_OP_READ, 0, 4096, 0), 4096);
 	CHECK(memcmp(r.io.buf, pat, 4096) == 0);
+	/* the file system's refusal is the request's error, also for discard */
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_DISCARD, 0, 4096, 0), -EBADF);
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_WRITE_ZEROES, 0, 4096, UBLK_IO_F_NOUNMAP), -EBADF);
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_WRITE_ZEROES, 0, 4096, 0), -EBADF);
 	rig_close(&r);
 	unlink(path);
 	free(path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 
 #include "test.h"
@@ -57,4 +58,17 @@ struct ublkit_ctx *test_ctx(void)
 	ublkit_ctx_set_log_fn(ctx, log_stderr, NULL);
 	ublkit_ctx_set_log_priority(ctx, UBLKIT_LOG_DEBUG);
 	return ctx;
+}
+
+int test_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1; /* the directory's own */
 }

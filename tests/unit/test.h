@@ -59,6 +59,8 @@ struct ublkit_ctx *test_ctx(void);
 extern int test_logged[8];
 extern char test_last_error[512];
 void test_log_reset(void);
+/* File descriptors this process has open: equal before and after shows no leak. */
+int test_open_fds(void);
 
 /* ---- fake sysroots (fake-sysroot.c) ----------------------------------- */
 
