@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fake-ublk-ctrl.h"
 #include "test.h"
 #include "ublkit/doctor.h"
 
@@ -29,6 +30,8 @@ static const struct ublkit_check *find(const struct seen *s, const char *name)
 	return NULL;
 }
 
+static bool with_driver;
+
 static int run_doctor(const char *root, struct seen *s)
 {
 	struct ublkit_ctx *ctx = test_ctx();
@@ -36,6 +39,8 @@ static int run_doctor(const char *root, struct seen *s)
 
 	memset(s, 0, sizeof(*s));
 	CHECK_EQ(ublkit_ctx_set_sysroot(ctx, root), 0);
+	if (with_driver)
+		fake_install(ctx);
 	r = ublkit_doctor(ctx, collect, s);
 	ublkit_ctx_unref(ctx);
 	return r;
@@ -356,6 +361,64 @@ static void test_bare_root(void)
 	fake_root_free(root);
 }
 
+/* The feature query, answered by a fake driver. */
+static void test_features(void)
+{
+	char *root = fake_root_linux();
+	const struct ublkit_check *c;
+	struct seen s;
+
+	fake_write(root, "/sys/module/ublk_drv/initstate", "live\n");
+	fake_write(root, "/dev/ublk-control", "");
+	fake_reset(root);
+	with_driver = true;
+	CHECK_EQ(run_doctor(root, &s), UBLKIT_CHECK_OK);
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_OK);
+	CHECK(c && strstr(c->message, "0x1fe (uring-cmd-comp-in-task need-get-data "
+				      "user-recovery user-recovery-reissue unprivileged-dev "
+				      "cmd-ioctl-encode user-copy zoned)"));
+	CHECK_EQ(fake_count(UBLK_CMD_GET_FEATURES), 1);
+
+	/* no user recovery: servers do not survive a crash */
+	fake.features = UBLKIT_F_ZERO_COPY | UBLKIT_F_QUIESCE | (1ULL << 40);
+	CHECK_EQ(run_doctor(root, &s), UBLKIT_CHECK_WARN);
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_WARN && strstr(c->fix, "UBLK_F_USER_RECOVERY"));
+	CHECK(c && strstr(c->message, "0x10000001001 (zero-copy quiesce unknown); no user recovery"));
+
+	/* a kernel before GET_FEATURES */
+	fake.get_features_result = -EINVAL;
+	CHECK_EQ(run_doctor(root, &s), UBLKIT_CHECK_WARN);
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_WARN && strstr(c->message, "predates"));
+
+	/* not allowed to ask */
+	fake.get_features_result = -EPERM;
+	CHECK_EQ(run_doctor(root, &s), UBLKIT_CHECK_FAIL);
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_FAIL && strstr(c->message, "not permitted") &&
+	      strstr(c->fix, "CAP_SYS_ADMIN"));
+	with_driver = false;
+
+	/* a captured tree, with or without the node: not asked */
+	run_doctor(root, &s);
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_OK && strstr(c->message, "sysroot"));
+	fake_root_free(root);
+
+	/* this machine, when it has no ublk */
+	if (access("/dev/ublk-control", F_OK) != 0) {
+		struct ublkit_ctx *ctx = test_ctx();
+
+		memset(&s, 0, sizeof(s));
+		ublkit_doctor(ctx, collect, &s);
+		c = find(&s, "ublk-features");
+		CHECK(c && c->level == UBLKIT_CHECK_WARN && strstr(c->fix, "load ublk_drv"));
+		ublkit_ctx_unref(ctx);
+	}
+}
+
 int main(void)
 {
 	RUN(test_module_loadable);
@@ -370,5 +433,6 @@ int main(void)
 	RUN(test_capabilities);
 	RUN(test_memlock);
 	RUN(test_bare_root);
+	RUN(test_features);
 	return test_result();
 }
