@@ -270,6 +270,11 @@ static void server_exit(int sig)
 	_exit(rmdir(gone_path) == 0 ? 0 : 2);
 }
 
+/*
+ * Removal signals a live server: the fake servers here have pids above
+ * any the kernel hands out (PID_MAX_LIMIT is 4194304), so a bug can
+ * never signal a real process.
+ */
 static void test_remove(void)
 {
 	struct ublkit_ctx *ctx = setup();
@@ -278,8 +283,8 @@ static void test_remove(void)
 	pid_t child;
 
 	/* a dead server's device: STOP_DEV, DEL_DEV, its record gone */
-	fake_add(1, UBLKIT_DEV_LIVE, 4000, 0, true);
-	fake_manifest(1, "file", 4000, 1);
+	fake_add(1, UBLKIT_DEV_LIVE, 5000000, 0, true);
+	fake_manifest(1, "file", 5000000, 1);
 	CHECK_EQ(ublkit_ublk_remove(ctx, 1, 100), 0);
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
@@ -294,7 +299,7 @@ static void test_remove(void)
 	CHECK_EQ(ublkit_ublk_remove(ctx, 2, 100), 0);
 	CHECK(fake_find(2) == NULL);
 	fake_add(3, UBLKIT_DEV_DEAD, 0, 0, true);
-	fake_manifest(3, "null", 4001, 1);
+	fake_manifest(3, "null", 5000001, 1);
 	fake.fail_nr = UBLK_CMD_DEL_DEV;
 	fake.fail_result = -EBUSY;
 	CHECK_EQ(ublkit_ublk_remove(ctx, 3, 100), -EBUSY);
@@ -345,8 +350,8 @@ static void test_remove(void)
 	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
 	free(gone_path);
 	/* a live server that is not ublkit's record: deleted directly */
-	fake_proc(4100, 'S', 1);
-	fake_add(5, UBLKIT_DEV_LIVE, 4100, 0, false);
+	fake_proc(5000100, 'S', 1);
+	fake_add(5, UBLKIT_DEV_LIVE, 5000100, 0, false);
 	CHECK_EQ(ublkit_ublk_remove(ctx, 5, 1000), 0);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_find(5) == NULL);

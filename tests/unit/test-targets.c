@@ -506,6 +506,9 @@ static void test_file_tmpfs(void)
 	CHECK(memcmp(got, r.io.buf, 16384) == 0);
 	CHECK_EQ(rig_do(&r, UBLK_IO_OP_READ, (1 << 20) - 4096, 8192, 0), -EIO);
 	CHECK_EQ(rig_do(&r, UBLK_IO_OP_WRITE, 1 << 20, 512, 0), -EIO);
+	/* the last block is in range */
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_READ, (1 << 20) - 4096, 4096, 0), 4096);
+	CHECK(memcmp(r.io.buf, pat + (1 << 20) - 4096, 4096) == 0);
 	/* flush goes to the ring and completes there */
 	CHECK_EQ(rig_do(&r, UBLK_IO_OP_FLUSH, 0, 0, 0), 0);
 
