@@ -281,6 +281,16 @@ static void test_capabilities(void)
 	run_doctor(root, &s);
 	c = find(&s, "capabilities");
 	CHECK(c && c->level == UBLKIT_CHECK_OK);
+	fake_write(root, "/proc/self/status", "CapEff:\t0000000001204000\n");
+	run_doctor(root, &s);
+	c = find(&s, "capabilities");
+	CHECK(c && c->level == UBLKIT_CHECK_OK);
+	/* only the effective set counts */
+	fake_write(root, "/proc/self/status", "CapPrm:\t000001ffffffffff\nCapEff:\t0\n"
+					      "CapBnd:\t000001ffffffffff\n");
+	run_doctor(root, &s);
+	c = find(&s, "capabilities");
+	CHECK(c && c->level == UBLKIT_CHECK_FAIL);
 	/* no capability line: unknown */
 	fake_write(root, "/proc/self/status", "Name:\tx\n");
 	run_doctor(root, &s);
