@@ -94,6 +94,7 @@ static void test_timeout(void)
 	/* the cancellation finds nothing; the command never answers: broken */
 	ring_cancel(c, 7);
 	CHECK(c->broken);
+	CHECK_EQ(io_uring_sq_ready(&c->ring), 0); /* the cancellation went out */
 	CHECK(now_ms() - t0 >= 900);
 	/* a broken ring is rebuilt before the next command: on this machine,
 	 * the real /dev/ublk-control */

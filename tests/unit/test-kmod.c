@@ -2,6 +2,8 @@
 /* Module state detection and the distinct errors of ublkit_kmod_load(). */
 #include "config.h"
 
+#include <unistd.h>
+
 #include "test.h"
 
 static struct ublkit_ctx *ctx_on(const char *root)
@@ -11,6 +13,14 @@ static struct ublkit_ctx *ctx_on(const char *root)
 	if (ublkit_ctx_set_sysroot(ctx, root) < 0)
 		exit(EXIT_FAILURE);
 	return ctx;
+}
+
+static void unlink_in(const char *root, const char *path)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s%s", root, path);
+	CHECK_EQ(unlink(p), 0);
 }
 
 static void test_states(void)
@@ -148,6 +158,14 @@ static void test_install_commands(void)
 	CHECK(strstr(test_last_error, "blacklisted or disabled"));
 	CHECK_EQ(ublkit_kmod_load(ctx, "nvme", 0), -EXDEV);
 	ublkit_ctx_unref(ctx);
+
+	/* a line libkmod does not understand spoils nothing else */
+	fake_write(root, "/etc/modprobe.d/bad.conf", "frobnicate zram now\n");
+	ctx = ctx_on(root);
+	CHECK(ublkit_kmod_is_blacklisted(ctx, "zram"));
+	CHECK(!ublkit_kmod_is_blacklisted(ctx, "nvme"));
+	ublkit_ctx_unref(ctx);
+	unlink_in(root, "/etc/modprobe.d/bad.conf");
 
 	/* also read from /usr/lib/modprobe.d and /run/modprobe.d */
 	fake_write(root, "/usr/lib/modprobe.d/vendor.conf", "blacklist brd\n");

@@ -185,6 +185,10 @@ static void test_recoverable_and_in_use(void)
 	fake_manifest(13, "file", 403, 1);
 	fake_write(root, "/proc/swaps",
 		   "Filename Type Size Used Priority\n/dev/ublkb13 partition 1024 0 -2\n");
+	/* device-mapper on top of one, an empty holders directory on another */
+	fake_add(14, UBLKIT_DEV_QUIESCED, 404, 0, true);
+	fake_mkdir(root, "/sys/block/ublkb14/holders/dm-0");
+	fake_mkdir(root, "/sys/block/ublkb10/holders");
 	CHECK_EQ(classify(ctx, 10, &o), UBLKIT_ORPHAN_SERVER_GONE);
 	CHECK(o.recoverable && !o.in_use);
 	CHECK_EQ(classify(ctx, 11, &o), UBLKIT_ORPHAN_SERVER_GONE);
@@ -193,6 +197,8 @@ static void test_recoverable_and_in_use(void)
 	CHECK(!o.recoverable); /* no manifest: nothing to restart from */
 	CHECK_EQ(classify(ctx, 13, &o), UBLKIT_ORPHAN_SERVER_GONE);
 	CHECK(!o.recoverable && o.in_use);
+	CHECK_EQ(classify(ctx, 14, &o), UBLKIT_ORPHAN_SERVER_GONE);
+	CHECK(o.in_use);
 	ublkit_ctx_unref(ctx);
 }
 
@@ -285,7 +291,9 @@ static void test_remove(void)
 	/* a dead server's device: STOP_DEV, DEL_DEV, its record gone */
 	fake_add(1, UBLKIT_DEV_LIVE, 5000000, 0, true);
 	fake_manifest(1, "file", 5000000, 1);
+	test_log_reset();
 	CHECK_EQ(ublkit_ublk_remove(ctx, 1, 100), 0);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0); /* no server was asked to stop */
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_last(UBLK_CMD_STOP_DEV)->cmd.dev_id == 1);
@@ -352,7 +360,9 @@ static void test_remove(void)
 	/* a live server that is not ublkit's record: deleted directly */
 	fake_proc(5000100, 'S', 1);
 	fake_add(5, UBLKIT_DEV_LIVE, 5000100, 0, false);
+	test_log_reset();
 	CHECK_EQ(ublkit_ublk_remove(ctx, 5, 1000), 0);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_find(5) == NULL);
 	CHECK_EQ(test_open_fds(), fds);

@@ -142,6 +142,8 @@ static struct io_uring_sqe *last_sqe(struct rig *r)
 
 static void test_prepare(void)
 {
+	void *iods, *bufs;
+	unsigned char v;
 	struct rig r;
 	int wake;
 
@@ -165,7 +167,11 @@ static void test_prepare(void)
 	CHECK_EQ(r.q.cmd_fetch, UBLK_IO_FETCH_REQ);
 	CHECK_EQ(r.q.cmd_commit, UBLK_IO_COMMIT_AND_FETCH_REQ);
 	wake = r.q.wake_fd;
+	iods = r.q.iods;
+	bufs = r.q.bufs;
 	queue_release(&r.q);
+	CHECK(mincore(iods, 4096, &v) < 0 && errno == ENOMEM);
+	CHECK(mincore(bufs, 4096, &v) < 0 && errno == ENOMEM);
 	CHECK(r.q.iods == NULL && r.q.bufs == NULL && r.q.ios == NULL);
 	CHECK_EQ(r.q.wake_fd, -1);
 	CHECK_EQ(fcntl(wake, F_GETFD), -1);
@@ -200,6 +206,8 @@ static void test_request(void)
 	rig_init(&r, &bare_ops, 2, 0);
 	CHECK_EQ(queue_prepare(&r.q), 0);
 	rig_ring(&r);
+	/* SQEs are reused: whatever the last one left must not leak into a command */
+	memset(r.q.ring.sq.sqes, 0xff, 16 * sizeof(struct io_uring_sqe));
 	calls = 0;
 	test_log_reset();
 	kernel_request(&r, 1, UBLK_IO_OP_READ, UBLK_IO_F_FUA, 1ULL << 33, 16, UBLK_IO_RES_OK);
@@ -230,6 +238,10 @@ static void test_request(void)
 		CHECK_EQ(cmd->tag, 1);
 		CHECK_EQ(cmd->result, 8192 - 512);
 		CHECK(cmd->addr == (uintptr_t)io->buf);
+		CHECK_EQ(sqe->ioprio, 0);
+		CHECK_EQ(sqe->len, 0);
+		CHECK_EQ(sqe->rw_flags, 0);
+		CHECK_EQ(sqe->personality, 0);
 	}
 	/* counted */
 	CHECK_EQ(r.st.ops[UBLKIT_OP_READ], 1);
@@ -484,10 +496,13 @@ static void *probe_sched(void *arg)
 {
 	struct sched_probe *p = arg;
 	struct sched_param sp = { 0 };
+	int debug;
 
 	if (p->before != SCHED_OTHER)
 		sched_setscheduler(0, p->before, &sp);
+	debug = test_logged[UBLKIT_LOG_DEBUG];
 	queue_set_sched(p->q);
+	CHECK_EQ(test_logged[UBLKIT_LOG_DEBUG], debug); /* it worked: nothing to say */
 	p->after = sched_getscheduler(0);
 	return NULL;
 }

@@ -144,6 +144,8 @@ static void test_start_stop(void)
 	CHECK_EQ(m.params.flags, UBLKIT_DEV_ROTATIONAL | UBLKIT_DEV_FUA);
 	CHECK_EQ(ublkit_stats_read(ctx, 1, &st), 0);
 	CHECK_EQ(st.lat_count, 0);
+	/* the stats file and both queues' descriptors are mapped */
+	CHECK_EQ(test_mappings(root), 3);
 
 	/* stopped: STOP_DEV, DEL_DEV, and nothing left behind */
 	CHECK_EQ(ublkit_server_stop(s), 0);
@@ -160,6 +162,7 @@ static void test_start_stop(void)
 	CHECK_EQ(s->cdev_fd, -1);
 	CHECK_EQ(s->exit_fd, -1);
 	CHECK(s->stats == NULL);
+	CHECK_EQ(test_mappings(root), 0);
 	ublkit_server_unref(s);
 	CHECK_EQ(test_open_fds(), fds);
 	/* a reference keeps it */
@@ -342,8 +345,14 @@ static void test_wait(void)
 	CHECK_EQ(ublkit_server_wait(s, &sigs), 0);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* serving until then ends with the device deleted */
+	test_log_reset();
 	CHECK_EQ(ublkit_server_serve(s), 0);
-	sigprocmask(SIG_SETMASK, &old, NULL); /* it blocked SIGTERM and friends */
+	CHECK(strstr(test_last[UBLKIT_LOG_INFO], "the device was stopped"));
+	/* it blocked the signals that stop it */
+	sigprocmask(SIG_SETMASK, NULL, &sigs);
+	CHECK(sigismember(&sigs, SIGTERM) && sigismember(&sigs, SIGINT) &&
+	      sigismember(&sigs, SIGHUP));
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_find(0) == NULL);
@@ -366,7 +375,10 @@ static void test_recover(void)
 	d->info.queue_depth = 8;
 	d->info.max_io_buf_bytes = 256 << 10;
 	s = new_server(ctx, &p, "null");
+	test_log_reset();
 	CHECK_EQ(ublkit_server_recover(s, 3), 3);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
+	CHECK(strstr(test_last[UBLKIT_LOG_ERR], "kernel returned")); /* FETCH refused */
 	CHECK_EQ(ublkit_server_get_id(s), 3);
 	CHECK_EQ(ublkit_server_get_params(s)->nr_queues, 2);
 	CHECK_EQ(ublkit_server_get_params(s)->queue_depth, 8);

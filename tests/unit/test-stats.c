@@ -196,12 +196,14 @@ static void test_file(void)
 	CHECK_EQ(ublkit_stats_read(ctx, 5, &st), 0);
 	CHECK_EQ(st.lat_count, 0);
 	munmap(shm, len);
+	CHECK_EQ(test_mappings(root), 0); /* reading maps nothing for good, valid or not */
 	truncate_stats(root, sizeof(*shm));
 	CHECK_EQ(ublkit_stats_read(ctx, 5, &st), 0);
 	truncate_stats(root, sizeof(*shm) - 1);
 	CHECK_EQ(ublkit_stats_read(ctx, 5, &st), -EBADMSG);
 	truncate_stats(root, 0);
 	CHECK_EQ(ublkit_stats_read(ctx, 5, &st), -EBADMSG);
+	CHECK_EQ(test_mappings(root), 0);
 
 	/* created again over an old one */
 	CHECK_EQ(stats_create(ctx, 5, 1, &shm, &len), 0);

@@ -27,10 +27,12 @@ int test_result(void)
 
 int test_logged[8];
 char test_last_error[512];
+char test_last[8][512];
 
 void test_log_reset(void)
 {
 	memset(test_logged, 0, sizeof(test_logged));
+	memset(test_last, 0, sizeof(test_last));
 	test_last_error[0] = '\0';
 }
 
@@ -41,8 +43,10 @@ static void log_stderr(struct ublkit_ctx *ctx, int prio, const char *file, int l
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "lib[%d] %s: %s\n", prio, fn, msg);
-	if (prio >= 0 && prio < 8)
+	if (prio >= 0 && prio < 8) {
 		test_logged[prio]++;
+		snprintf(test_last[prio], sizeof(test_last[prio]), "%s", msg);
+	}
 	if (prio <= UBLKIT_LOG_ERR)
 		snprintf(test_last_error, sizeof(test_last_error), "%s", msg);
 }
@@ -71,4 +75,20 @@ int test_open_fds(void)
 	if (d)
 		closedir(d);
 	return n - 1; /* the directory's own */
+}
+
+int test_mappings(const char *prefix)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4352];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		n += path && strncmp(path, prefix, strlen(prefix)) == 0;
+	}
+	if (f)
+		fclose(f);
+	return n;
 }

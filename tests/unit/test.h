@@ -58,9 +58,12 @@ int test_result(void);
 struct ublkit_ctx *test_ctx(void);
 extern int test_logged[8];
 extern char test_last_error[512];
+extern char test_last[8][512];	/* the last message at each priority */
 void test_log_reset(void);
 /* File descriptors this process has open: equal before and after shows no leak. */
 int test_open_fds(void);
+/* Mappings of files whose path starts with @prefix (a fake root): 0 when all unmapped. */
+int test_mappings(const char *prefix);
 
 /* ---- fake sysroots (fake-sysroot.c) ----------------------------------- */
 
