@@ -8,6 +8,7 @@
 #include "ublkit/ublkit.h"
 
 struct ublk_ctrl;
+struct ublk_ctrl_transport;
 
 #define UBLKIT_DEFAULT_CTRL_TIMEOUT_MS 30000
 
@@ -22,6 +23,7 @@ struct ublkit_ctx {
 	 * may ask for the kernel's features first). */
 	pthread_mutex_t ctrl_lock;
 	struct ublk_ctrl *ctrl;	/* control ring, opened on first use */
+	const struct ublk_ctrl_transport *ctrl_transport;	/* NULL: the kernel's */
 };
 
 #endif

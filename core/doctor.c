@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Preflight checks. Everything is read through the sysroot; the ublk
- * feature query is the one check that needs the running kernel and is
- * skipped when a sysroot is set.
+ * feature query is the one check that needs the running kernel, and the
+ * control plane refuses it when a sysroot is set.
  */
 #include "config.h"
 
@@ -160,17 +160,18 @@ static void check_ublk_features(struct doctor *d)
 	uint64_t f;
 	int r;
 
-	if (ublkit_ctx_is_sysroot(d->ctx)) {
-		report(d, "ublk-features", UBLKIT_CHECK_OK, NULL,
-		       "not queried: a sysroot is in use");
-		return;
-	}
-	if (!ublkit_exists(d->ctx, "/dev/ublk-control")) {
+	if (!ublkit_exists(d->ctx, "/dev/ublk-control") && !ublkit_ctx_is_sysroot(d->ctx)) {
 		report(d, "ublk-features", UBLKIT_CHECK_WARN, "load ublk_drv first",
 		       "not queried: no /dev/ublk-control");
 		return;
 	}
+	/* A captured tree has no driver to ask: the control plane says -EXDEV. */
 	r = ublkit_ublk_get_features(d->ctx, &f);
+	if (r == -EXDEV) {
+		report(d, "ublk-features", UBLKIT_CHECK_OK, NULL,
+		       "not queried: a sysroot is in use");
+		return;
+	}
 	if (r == -EOPNOTSUPP) {
 		report(d, "ublk-features", UBLKIT_CHECK_WARN, "use Linux >= 6.5 for crash recovery",
 		       "the kernel predates GET_FEATURES; features are probed at ADD_DEV");

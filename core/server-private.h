@@ -65,6 +65,10 @@ int queue_prepare(struct ublk_queue *q);
 void *queue_thread(void *arg);
 void queue_release(struct ublk_queue *q);
 
+/* ublk-server.c: record what a new server needs to take the device over,
+ * with who serves it now (this process). */
+int server_manifest_write(struct ublkit_server *s);
+
 /* swap-ublk.c: the hardening profile of a server with these UBLKIT_DEV_*
  * flags; -ENODATA when the device does not back swap. */
 struct ublkit_harden_profile;

@@ -237,9 +237,12 @@ static int file_zero(struct target *t, struct ublk_queue *q, struct ublk_io *io,
 
 	if (!f->in_memory)
 		return file_fallocate(q, io, mode);
-	if (fallocate(t->fd, mode, (off_t)io->offset, (off_t)io->len) < 0)
-		return errno == EOPNOTSUPP && io->op == UBLK_IO_OP_DISCARD ? 0 : neg_errno();
-	return 0;
+	if (fallocate(t->fd, mode, (off_t)io->offset, (off_t)io->len) == 0)
+		return 0;
+	/* tmpfs cannot zero a range in place; a hole reads back as zeroes all the same */
+	if (errno == EOPNOTSUPP && (mode & FALLOC_FL_ZERO_RANGE))
+		return file_zero(t, q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+	return errno == EOPNOTSUPP && io->op == UBLK_IO_OP_DISCARD ? 0 : neg_errno();
 }
 
 static int file_discard(struct target *t, struct ublk_queue *q, struct ublk_io *io)

@@ -3,7 +3,9 @@
  * The ublk control plane: URING_CMDs on /dev/ublk-control through a
  * 128-byte-SQE io_uring owned by the context. The kernel punts control
  * commands to io-wq, so submission returns at once and every command can
- * be waited for with a timeout and cancelled when stuck.
+ * be waited for with a timeout and cancelled when stuck. The commands are
+ * built here whatever carries them: a context may be given another
+ * transport (the unit tests' fake kernel).
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 struct ublk_ctrl {
 	int fd;
 	struct io_uring ring;
+	bool ring_ready;
 	uint64_t seq;
 	uint64_t features;
 	bool features_known;
@@ -30,10 +33,39 @@ void ublk_ctrl_free(struct ublk_ctrl *ctrl)
 {
 	if (!ctrl)
 		return;
-	io_uring_queue_exit(&ctrl->ring);
+	if (ctrl->ring_ready)
+		io_uring_queue_exit(&ctrl->ring);
 	if (ctrl->fd >= 0)
 		close(ctrl->fd);
 	free(ctrl);
+}
+
+void ublk_ctrl_reset(struct ublkit_ctx *ctx)
+{
+	ublk_ctrl_free(ctx->ctrl);
+	ctx->ctrl = NULL;
+}
+
+void ublk_ctrl_set_transport(struct ublkit_ctx *ctx, const struct ublk_ctrl_transport *t)
+{
+	ublk_ctrl_reset(ctx);
+	ctx->ctrl_transport = t;
+}
+
+static int ctrl_open_ring(struct ublkit_ctx *ctx, struct ublk_ctrl *c)
+{
+	int r;
+
+	if (ublkit_ctx_is_sysroot(ctx))
+		return -EXDEV;
+	c->fd = ublkit_open(ctx, "/dev/ublk-control", O_RDWR);
+	if (c->fd < 0)
+		return c->fd == -ENOENT ? -ENODEV : c->fd;
+	r = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
+	if (r < 0)
+		return r;
+	c->ring_ready = true;
+	return 0;
 }
 
 static int ctrl_open(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
@@ -41,22 +73,16 @@ static int ctrl_open(struct ublkit_ctx *ctx, struct ublk_ctrl **ret)
 	struct ublk_ctrl *c;
 	int r;
 
-	if (ublkit_ctx_is_sysroot(ctx))
-		return -EXDEV;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->fd = ublkit_open(ctx, "/dev/ublk-control", O_RDWR);
-	if (c->fd < 0) {
-		r = c->fd == -ENOENT ? -ENODEV : c->fd;
-		free(c);
-		return r;
-	}
-	r = io_uring_queue_init(4, &c->ring, IORING_SETUP_SQE128);
-	if (r < 0) {
-		close(c->fd);
-		free(c);
-		return r;
+	c->fd = -1;
+	if (!ctx->ctrl_transport) {
+		r = ctrl_open_ring(ctx, c);
+		if (r < 0) {
+			ublk_ctrl_free(c);
+			return r;
+		}
 	}
 	*ret = c;
 	return 0;
@@ -91,7 +117,7 @@ static unsigned int ctrl_opcode(const struct ublk_ctrl *c, unsigned int nr)
 	return rw ? _IOWR('u', nr, struct ublksrv_ctrl_cmd) : _IOR('u', nr, struct ublksrv_ctrl_cmd);
 }
 
-static int ctrl_wait(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq, unsigned int ms)
+static int ring_wait(struct ublk_ctrl *c, uint64_t seq, unsigned int ms)
 {
 	struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	struct io_uring_cqe *cqe;
@@ -113,7 +139,7 @@ static int ctrl_wait(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq, 
 	}
 }
 
-static int ctrl_cancel(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq)
+static void ring_cancel(struct ublk_ctrl *c, uint64_t seq)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
@@ -123,10 +149,39 @@ static int ctrl_cancel(struct ublkit_ctx *ctx, struct ublk_ctrl *c, uint64_t seq
 		io_uring_submit(&c->ring);
 	}
 	/* Give the cancelled command a moment to complete; else the ring is lost. */
-	if (ctrl_wait(ctx, c, seq, 1000) == -ETIME)
+	if (ring_wait(c, seq, 1000) == -ETIME)
 		c->broken = true;
-	return -ETIMEDOUT;
 }
+
+/* The kernel's transport: one URING_CMD on the control ring. */
+static int ring_cmd(struct ublkit_ctx *ctx, void *data, unsigned int op,
+		    const struct ublksrv_ctrl_cmd *cmd, unsigned int timeout_ms)
+{
+	struct ublk_ctrl *c = ctx->ctrl;
+	struct io_uring_sqe *sqe;
+	uint64_t seq;
+	int r;
+
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe)
+		return -EBUSY;
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	seq = ++c->seq;
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = c->fd;
+	sqe->cmd_op = op;
+	sqe->user_data = seq;
+	memcpy(sqe->cmd, cmd, sizeof(*cmd));
+	r = io_uring_submit(&c->ring);
+	if (r < 0)
+		return log_ret(ctx, r, "ublk control command 0x%x: submit", op);
+	r = ring_wait(c, seq, timeout_ms);
+	if (r == -ETIME)
+		ring_cancel(c, seq);
+	return r;
+}
+
+static const struct ublk_ctrl_transport ring_transport = { .cmd = ring_cmd };
 
 static const char *ctrl_cmd_name(unsigned int nr)
 {
@@ -164,16 +219,16 @@ int ublk_ctrl_cmd(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void
 static int ctrl_cmd_locked(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev_id, void *buf,
 			   uint16_t len, uint64_t data0)
 {
-	struct ublksrv_ctrl_cmd cmd = {
+	const struct ublk_ctrl_transport *t = ctx->ctrl_transport ? ctx->ctrl_transport
+								   : &ring_transport;
+	const struct ublksrv_ctrl_cmd cmd = {
 		.dev_id = dev_id,
 		.queue_id = (uint16_t)-1,
 		.len = len,
 		.addr = (uint64_t)(uintptr_t)buf,
 		.data = { data0 },
 	};
-	struct io_uring_sqe *sqe;
 	struct ublk_ctrl *c;
-	uint64_t seq;
 	int r;
 
 	if (nr != UBLK_CMD_GET_FEATURES)
@@ -181,24 +236,11 @@ static int ctrl_cmd_locked(struct ublkit_ctx *ctx, unsigned int nr, uint32_t dev
 	r = ctrl_get(ctx, &c);
 	if (r < 0)
 		return r;
-	sqe = io_uring_get_sqe(&c->ring);
-	if (!sqe)
-		return -EBUSY;
-	memset(sqe, 0, 2 * sizeof(*sqe));
-	seq = ++c->seq;
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = c->fd;
-	sqe->cmd_op = ctrl_opcode(c, nr);
-	sqe->user_data = seq;
-	memcpy(sqe->cmd, &cmd, sizeof(cmd));
-	r = io_uring_submit(&c->ring);
-	if (r < 0)
-		return log_ret(ctx, r, "ublk %s dev %u: submit", ctrl_cmd_name(nr), dev_id);
-	r = ctrl_wait(ctx, c, seq, ctx->ctrl_timeout_ms);
+	r = t->cmd(ctx, t->data, ctrl_opcode(c, nr), &cmd, ctx->ctrl_timeout_ms);
 	if (r == -ETIME) {
 		log_error(ctx, "ublk %s dev %u: no answer from the kernel in %u ms, cancelled",
 			  ctrl_cmd_name(nr), dev_id, ctx->ctrl_timeout_ms);
-		return ctrl_cancel(ctx, c, seq);
+		return -ETIMEDOUT;
 	}
 	log_debug(ctx, "ublk %s dev %u: %d", ctrl_cmd_name(nr), dev_id, r);
 	return r;

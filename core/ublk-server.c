@@ -218,8 +218,7 @@ static uint64_t wanted_flags(struct ublkit_server *s, uint64_t offered)
 	return f;
 }
 
-/* What a new server needs to take the device over, with who serves it now. */
-static int server_manifest_write(struct ublkit_server *s)
+int server_manifest_write(struct ublkit_server *s)
 {
 	struct ublkit_manifest m;
 

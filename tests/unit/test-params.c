@@ -49,7 +49,16 @@ static void test_defaults(void)
 	CHECK_EQ(out.physical_block_size, 512);
 	CHECK_EQ(out.max_io_bytes, UBLKIT_DEFAULT_MAX_IO_BYTES);
 	CHECK_EQ(out.discard_granularity, 512);
+	CHECK_EQ(out.max_discard_bytes, 1u << 30);
 	CHECK_EQ(try_new("null", NULL, &p, NULL), 0);
+	/* the logical block size carries over to those left at 0 */
+	p.logical_block_size = 4096;
+	CHECK_EQ(try_new("mem", NULL, &p, &out), 0);
+	CHECK_EQ(out.physical_block_size, 4096);
+	CHECK_EQ(out.discard_granularity, 4096);
+	p.max_discard_bytes = 8192;
+	CHECK_EQ(try_new("mem", NULL, &p, &out), 0);
+	CHECK_EQ(out.max_discard_bytes, 8192);
 }
 
 static void test_invalid(void)
@@ -82,6 +91,34 @@ static void test_invalid(void)
 	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
 	p = base(); p.max_io_bytes = 2 << 20;
 	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.physical_block_size = 65536;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
+	p = base(); p.physical_block_size = 131072;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.physical_block_size = 3072;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 4096;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
+	p = base(); p.logical_block_size = 256;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.max_io_bytes = 1 << 20;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
+	p = base(); p.max_io_bytes = 4096;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
+	p = base(); p.max_io_bytes = 0;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.nr_queues = UBLKIT_MAX_QUEUES;
+	CHECK_EQ(try_new("null", NULL, &p, NULL), 0);
+	p = base(); p.queue_depth = 1;
+	CHECK_EQ(try_new("null", NULL, &p, NULL), 0);
+	p = base(); p.discard_granularity = 3 << 10;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.logical_block_size = 4096; p.discard_granularity = 2048;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
+	p = base(); p.discard_granularity = 1 << 20;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
+	p = base(); p.dev_id = 0;
+	CHECK_EQ(try_new("mem", NULL, &p, NULL), 0);
 	p = base(); p.dev_id = -5;
 	CHECK_EQ(try_new("mem", NULL, &p, NULL), -EINVAL);
 	p = base();

@@ -50,8 +50,20 @@ extern int test_failures;
 void test_run(const char *name, void (*fn)(void));
 int test_result(void);
 
-/* A context whose log goes to stderr at debug level (visible in the .log). */
+/*
+ * A context whose log goes to stderr at debug level (visible in the .log).
+ * Its messages are also counted by priority, and the last one at error
+ * priority or worse is kept, so tests can check what was (not) logged.
+ */
 struct ublkit_ctx *test_ctx(void);
+extern int test_logged[8];
+extern char test_last_error[512];
+extern char test_last[8][512];	/* the last message at each priority */
+void test_log_reset(void);
+/* File descriptors this process has open: equal before and after shows no leak. */
+int test_open_fds(void);
+/* Mappings of files whose path starts with @prefix (a fake root): 0 when all unmapped. */
+int test_mappings(const char *prefix);
 
 /* ---- fake sysroots (fake-sysroot.c) ----------------------------------- */
 
