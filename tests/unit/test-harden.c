@@ -718,7 +718,7 @@ static struct ublkit_harden_profile *mlock_only(int mode)
 	return p;
 }
 
-static void child_memlock_limit(void)
+static __attribute__((unused)) void child_memlock_limit(void)
 {
 	struct rlimit rl = { 64 << 10, 64 << 10 };
 	struct ublkit_harden_report *r = NULL;
