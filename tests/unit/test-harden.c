@@ -190,6 +190,13 @@ static void test_inspect_safe(void)
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_OOM_SCORE_ADJ), -1000);
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_THREADS), 2);
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_IO_FLUSHER_THREADS), 2);
+	{
+		int64_t x = 7;
+
+		CHECK_EQ(ublkit_harden_report_get_value(r, 6, &x), -EINVAL);
+		CHECK_EQ(ublkit_harden_report_get_value(r, -1, &x), -EINVAL);
+		CHECK_EQ(x, 7);
+	}
 	state(r, UBLKIT_GUARANTEE_PRIVATE_MOUNTS, &why);
 	CHECK(strstr(why, "4026532500") != NULL);
 	ublkit_harden_report_unref(r);
@@ -274,6 +281,19 @@ static void test_inspect_oom_and_prealloc(void)
 	struct ublkit_ctx *ctx;
 	const char *why = NULL;
 
+	{
+		char p[4096];
+		int64_t x;
+
+		snprintf(p, sizeof(p), "%s/proc/4242/oom_score_adj", root);
+		unlink(p);
+		r = inspect(root, true);
+		CHECK_EQ(state(r, UBLKIT_GUARANTEE_OOM_PROTECTED, NULL),
+			 UBLKIT_GUARANTEE_NOT_APPLICABLE);
+		CHECK_EQ(ublkit_harden_report_get_value(r, UBLKIT_HARDEN_VALUE_OOM_SCORE_ADJ, &x),
+			 -ENODATA);
+		ublkit_harden_report_unref(r);
+	}
 	fake_write(root, "/proc/4242/oom_score_adj", "-999\n");
 	r = inspect(root, true);
 	CHECK_EQ(state(r, UBLKIT_GUARANTEE_OOM_PROTECTED, &why), UBLKIT_GUARANTEE_NOT_HELD);

@@ -717,6 +717,18 @@ static void test_swapoff_precheck(void)
 	write_swaps(root, 4, 262144);
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), -ENOMEM);
 
+	/* kernels before 3.14 have no MemAvailable: free + cached + buffers */
+	fake_write(root, "/proc/meminfo",
+		   "MemTotal:         512000 kB\nMemFree:           10000 kB\n"
+		   "Buffers:            1000 kB\nCached:           200000 kB\n");
+	write_swaps(root, 100, 0);
+	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), 0);
+	CHECK_EQ(e.mem_available, 211000ULL << 10);
+	fake_write(root, "/proc/meminfo", "MemFree: 10000 kB\n");
+	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), -ENODATA);
+	write_meminfo(root, 0);
+	write_swaps(root, 4, 262144);
+
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb9", &e), -ENOENT);
 	CHECK(strstr(e.reason, "not an active swap area") != NULL);
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", NULL), -ENOMEM);
@@ -761,6 +773,13 @@ static void test_swap_on_arguments(void)
 	CHECK_EQ(ublkit_swap_on(ctx, "/nonexistent", 0, 1u << 9), -EINVAL);
 	CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 1u << 9, NULL), -EINVAL);
 	CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 0, NULL), -ENOENT);
+	{
+		struct ublkit_swapoff_estimate e;
+
+		ublkit_swapoff_estimate_init(&e);
+		CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 0, &e), -ENOENT);
+		CHECK(strstr(e.reason, "/nonexistent is not an active swap area") != NULL);
+	}
 	ublkit_ctx_unref(ctx);
 }
 
