@@ -17,7 +17,8 @@
 #include "test.h"
 #include "ublkit/swap.h"
 
-#define PF_IO_FLUSHER 0x00180000ULL /* PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE */
+#define PF_IO_FLUSHER 0x00180000ULL
+#define _unused_ __attribute__((unused)) /* PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_ASAN 1
@@ -738,7 +739,7 @@ static struct ublkit_harden_profile *mlock_only(int mode)
 	return p;
 }
 
-static void child_memlock_limit(void)
+static _unused_ void child_memlock_limit(void)
 {
 	struct rlimit rl = { 64 << 10, 64 << 10 };
 	struct ublkit_harden_report *r = NULL;
