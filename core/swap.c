@@ -159,6 +159,11 @@ static int parse_swaps_line(char *line, struct ublkit_swap_area *a)
 
 	path = strtok_r(line, " \t\n", &save);
 	type = strtok_r(NULL, " \t\n", &save);
+	/* a deleted swap file: the kernel appends " (deleted)" unescaped */
+	if (path && type && strcmp(type, "(deleted)") == 0) {
+		type[-1] = ' ';
+		type = strtok_r(NULL, " \t\n", &save);
+	}
 	if (!path || !type || !save || sscanf(save, "%llu %llu %d", &size, &used, &prio) != 3)
 		return -EINVAL;
 	unescape_octal(path);

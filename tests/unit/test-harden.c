@@ -17,7 +17,8 @@
 #include "test.h"
 #include "ublkit/swap.h"
 
-#define PF_IO_FLUSHER 0x00180000ULL /* PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE */
+#define PF_IO_FLUSHER 0x00180000ULL
+#define _unused_ __attribute__((unused)) /* PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_ASAN 1
@@ -190,6 +191,13 @@ static void test_inspect_safe(void)
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_OOM_SCORE_ADJ), -1000);
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_THREADS), 2);
 	CHECK_EQ(value(r, UBLKIT_HARDEN_VALUE_IO_FLUSHER_THREADS), 2);
+	{
+		int64_t x = 7;
+
+		CHECK_EQ(ublkit_harden_report_get_value(r, 6, &x), -EINVAL);
+		CHECK_EQ(ublkit_harden_report_get_value(r, -1, &x), -EINVAL);
+		CHECK_EQ(x, 7);
+	}
 	state(r, UBLKIT_GUARANTEE_PRIVATE_MOUNTS, &why);
 	CHECK(strstr(why, "4026532500") != NULL);
 	ublkit_harden_report_unref(r);
@@ -274,6 +282,19 @@ static void test_inspect_oom_and_prealloc(void)
 	struct ublkit_ctx *ctx;
 	const char *why = NULL;
 
+	{
+		char p[4096];
+		int64_t x;
+
+		snprintf(p, sizeof(p), "%s/proc/4242/oom_score_adj", root);
+		unlink(p);
+		r = inspect(root, true);
+		CHECK_EQ(state(r, UBLKIT_GUARANTEE_OOM_PROTECTED, NULL),
+			 UBLKIT_GUARANTEE_NOT_APPLICABLE);
+		CHECK_EQ(ublkit_harden_report_get_value(r, UBLKIT_HARDEN_VALUE_OOM_SCORE_ADJ, &x),
+			 -ENODATA);
+		ublkit_harden_report_unref(r);
+	}
 	fake_write(root, "/proc/4242/oom_score_adj", "-999\n");
 	r = inspect(root, true);
 	CHECK_EQ(state(r, UBLKIT_GUARANTEE_OOM_PROTECTED, &why), UBLKIT_GUARANTEE_NOT_HELD);
@@ -718,7 +739,7 @@ static struct ublkit_harden_profile *mlock_only(int mode)
 	return p;
 }
 
-static __attribute__((unused)) void child_memlock_limit(void)
+static _unused_ void child_memlock_limit(void)
 {
 	struct rlimit rl = { 64 << 10, 64 << 10 };
 	struct ublkit_harden_report *r = NULL;

@@ -626,9 +626,14 @@ static void test_proc_swaps(void)
 		   SWAPS_HEADER
 		   "/dev/ublkb0                             partition\t1048572\t\t524288\t\t100\n"
 		   "/var/swap\\040file                       file\t\t65532\t\t0\t\t-2\n"
-		   "/dev/zram0                              partition\t262140\t\t1024\t\t32767\n");
-	CHECK_EQ(ublkit_swap_list(ctx, collect_area, &s), 3);
-	CHECK_EQ(s.n, 3);
+		   "/dev/zram0                              partition\t262140\t\t1024\t\t32767\n"
+		   "/old\\040swap (deleted)                 file\t\t8188\t\t4\t\t-3\n");
+	CHECK_EQ(ublkit_swap_list(ctx, collect_area, &s), 4);
+	CHECK_EQ(s.n, 4);
+	CHECK_STREQ(s.a[3].path, "/old swap (deleted)");
+	CHECK_STREQ(s.a[3].type, "file");
+	CHECK_EQ(s.a[3].used, 4096);
+	CHECK_EQ(s.a[3].prio, -3);
 	CHECK_STREQ(s.a[0].path, "/dev/ublkb0");
 	CHECK_STREQ(s.a[0].type, "partition");
 	CHECK_EQ(s.a[0].size, 1048572ULL << 10);
@@ -638,7 +643,7 @@ static void test_proc_swaps(void)
 	CHECK_STREQ(s.a[1].type, "file");
 	CHECK_EQ(s.a[1].prio, -2);
 	CHECK_EQ(s.a[2].prio, 32767);
-	CHECK_EQ(ublkit_swap_list(ctx, NULL, NULL), 3);
+	CHECK_EQ(ublkit_swap_list(ctx, NULL, NULL), 4);
 	CHECK_EQ(ublkit_swap_list(ctx, stop_at_second, &n), -ECANCELED);
 
 	fake_write(root, "/proc/swaps", SWAPS_HEADER);
@@ -717,6 +722,18 @@ static void test_swapoff_precheck(void)
 	write_swaps(root, 4, 262144);
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), -ENOMEM);
 
+	/* kernels before 3.14 have no MemAvailable: free + cached + buffers */
+	fake_write(root, "/proc/meminfo",
+		   "MemTotal:         512000 kB\nMemFree:           10000 kB\n"
+		   "Buffers:            1000 kB\nCached:           200000 kB\n");
+	write_swaps(root, 100, 0);
+	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), 0);
+	CHECK_EQ(e.mem_available, 211000ULL << 10);
+	fake_write(root, "/proc/meminfo", "MemFree: 10000 kB\n");
+	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", &e), -ENODATA);
+	write_meminfo(root, 0);
+	write_swaps(root, 4, 262144);
+
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb9", &e), -ENOENT);
 	CHECK(strstr(e.reason, "not an active swap area") != NULL);
 	CHECK_EQ(ublkit_swap_off_check(ctx, "/dev/ublkb0", NULL), -ENOMEM);
@@ -761,6 +778,13 @@ static void test_swap_on_arguments(void)
 	CHECK_EQ(ublkit_swap_on(ctx, "/nonexistent", 0, 1u << 9), -EINVAL);
 	CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 1u << 9, NULL), -EINVAL);
 	CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 0, NULL), -ENOENT);
+	{
+		struct ublkit_swapoff_estimate e;
+
+		ublkit_swapoff_estimate_init(&e);
+		CHECK_EQ(ublkit_swap_off(ctx, "/nonexistent", 0, &e), -ENOENT);
+		CHECK(strstr(e.reason, "/nonexistent is not an active swap area") != NULL);
+	}
 	ublkit_ctx_unref(ctx);
 }
 
