@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -204,6 +205,9 @@ static int harden_before(struct ublkit_ctx *ctx, const struct server_args *a,
 
 	if (!(flags & UBLKIT_DEV_SWAP))
 		return 0;
+	/* One malloc arena: per-thread arenas would each reserve (and, with
+	 * locked memory, count against RLIMIT_MEMLOCK) for nothing. */
+	mallopt(M_ARENA_MAX, 1);
 	r = harden_profile_for_flags(flags, profile);
 	if (r < 0)
 		return r;

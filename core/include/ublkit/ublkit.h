@@ -34,6 +34,15 @@ typedef void (*ublkit_log_fn)(struct ublkit_ctx *ctx, int priority, const char *
 			      const char *fn, const char *format, va_list args, void *userdata);
 
 /*
+ * Contexts and threads: a context may be shared by threads. Its reference
+ * count is atomic and its control commands (ublk.h) go to the kernel one
+ * at a time, each under the control timeout, so a thread may wait for
+ * another's slow command; a program that wants several in flight at once
+ * (a daemon watching udev while it starts servers) uses one context per
+ * thread. The log function may be called from any thread that uses the
+ * context. Objects made from a context (servers, device views, reports)
+ * belong to one thread at a time.
+ *
  * Create a context. The environment is read here, once:
  *   UBLKIT_LOG      err|warning|notice|info|debug or a number (default: err)
  *   UBLKIT_SYSROOT  directory that stands in for "/" for /sys, /dev, /proc,
