@@ -21,7 +21,7 @@ struct ublkit_device {
 	struct ublkit_dev_info info;
 	struct ublkit_manifest manifest;
 	struct ublkit_dev_params params;
-	struct proc_memory mem;
+	struct proc_status mem;
 	bool has_manifest;
 	bool has_params;
 	bool alive;
@@ -142,7 +142,10 @@ static void device_classify(struct ublkit_ctx *ctx, struct ublkit_device *d)
 		d->server_pid = cdev_holder(ctx, id);
 	d->alive = server_alive(ctx, d->server_pid, m);
 	if (d->alive) {
-		(void)proc_memory(ctx, d->server_pid, &d->mem);
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", d->server_pid);
+		(void)proc_status_read(ctx, pid, &d->mem);
 		return;
 	}
 	d->reason = d->info.state == UBLKIT_DEV_DEAD ? UBLKIT_ORPHAN_DEAD
@@ -322,15 +325,15 @@ UBLKIT_EXPORT const char *ublkit_device_get_block_device(const struct ublkit_dev
 
 UBLKIT_EXPORT uint64_t ublkit_device_get_server_resident(const struct ublkit_device *d)
 {
-	return d->mem.rss;
+	return d->mem.vm_rss;
 }
 
 UBLKIT_EXPORT uint64_t ublkit_device_get_server_locked(const struct ublkit_device *d)
 {
-	return d->mem.locked;
+	return d->mem.vm_lck;
 }
 
 UBLKIT_EXPORT uint64_t ublkit_device_get_server_swapped(const struct ublkit_device *d)
 {
-	return d->mem.swapped;
+	return d->mem.vm_swap;
 }

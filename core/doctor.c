@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "ublkit-private.h"
+#include "check-private.h"
 #include "ublkit/doctor.h"
 #include "ublkit/ublk.h"
 
@@ -25,19 +26,14 @@
 
 struct doctor {
 	struct ublkit_ctx *ctx;
-	ublkit_check_fn fn;
-	void *userdata;
-	int worst;
+	struct check_sink sink;
 	int ublk_state;
 	uint64_t cap_eff;
 	bool cap_known;
 };
 
-static void report(struct doctor *d, const char *name, int level, const char *fix,
-		   const char *fmt, ...) _printf_(5, 6);
-
-static void report(struct doctor *d, const char *name, int level, const char *fix,
-		   const char *fmt, ...)
+void check_emit(struct check_sink *s, const char *name, int level, const char *fix,
+		const char *fmt, ...)
 {
 	struct ublkit_check c = { .name = name, .level = level };
 	va_list ap;
@@ -47,11 +43,13 @@ static void report(struct doctor *d, const char *name, int level, const char *fi
 	va_end(ap);
 	if (fix && level != UBLKIT_CHECK_OK)
 		snprintf(c.fix, sizeof(c.fix), "%s", fix);
-	if (level > d->worst)
-		d->worst = level;
-	if (d->fn)
-		d->fn(&c, d->userdata);
+	if (level > s->worst)
+		s->worst = level;
+	if (s->fn)
+		s->fn(&c, s->userdata);
 }
+
+#define report(d, ...) check_emit(&(d)->sink, __VA_ARGS__)
 
 UBLKIT_EXPORT const char *ublkit_check_level_name(int level)
 {
@@ -354,7 +352,7 @@ static void check_nvme(struct doctor *d)
 
 UBLKIT_EXPORT int ublkit_doctor(struct ublkit_ctx *ctx, ublkit_check_fn fn, void *userdata)
 {
-	struct doctor d = { .ctx = ctx, .fn = fn, .userdata = userdata };
+	struct doctor d = { .ctx = ctx, .sink = { .fn = fn, .userdata = userdata } };
 
 	check_kernel(&d);
 	check_ublk_driver(&d);
@@ -366,5 +364,5 @@ UBLKIT_EXPORT int ublkit_doctor(struct ublkit_ctx *ctx, ublkit_check_fn fn, void
 	check_swap(&d);
 	check_device_mapper(&d);
 	check_nvme(&d);
-	return d.worst;
+	return d.sink.worst;
 }

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "ublkit-private.h"
+#include "check-private.h"
 #include "swap-private.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -200,98 +201,6 @@ UBLKIT_EXPORT int ublkit_harden_mode_from_string(const char *s)
 	if (strcasecmp(s, "required") == 0 || strcasecmp(s, "yes") == 0)
 		return UBLKIT_HARDEN_REQUIRED;
 	return -EINVAL;
-}
-
-/* ---- /proc readers -------------------------------------------------- */
-
-static bool status_kb(const char *line, const char *key, uint64_t *bytes)
-{
-	size_t n = strlen(key);
-	unsigned long long v;
-
-	if (strncmp(line, key, n) != 0 || line[n] != ':')
-		return false;
-	if (sscanf(line + n + 1, " %llu", &v) != 1)
-		return false;
-	*bytes = (uint64_t)v << 10;
-	return true;
-}
-
-int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status *st)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	char line[256], p[4096];
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	r = ublkit_pathf(ctx, p, sizeof(p), "/proc/%s/status", pid);
-	if (r < 0)
-		return r;
-	f = fopen(p, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : neg_errno();
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long cap;
-
-		if (status_kb(line, "VmRSS", &st->vm_rss))
-			st->have_vm = true;
-		else if (status_kb(line, "VmLck", &st->vm_lck) ||
-			 status_kb(line, "VmSwap", &st->vm_swap))
-			continue;
-		else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
-			st->cap_eff = cap;
-			st->have_cap = true;
-		}
-	}
-	return 0;
-}
-
-bool caps_have(const struct proc_status *st, int bit)
-{
-	return st->have_cap && (st->cap_eff & (1ULL << bit));
-}
-
-int proc_stat_flags(const char *line, uint64_t *flags)
-{
-	/* comm may hold spaces and parentheses: fields restart after the last ')' */
-	const char *s = strrchr(line, ')');
-	unsigned long long v;
-
-	if (!s)
-		return -EINVAL;
-	/* after ')': state(3) ppid pgrp session tty_nr tpgid flags(9) */
-	if (sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %llu", &v) != 1)
-		return -EINVAL;
-	*flags = v;
-	return 0;
-}
-
-int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	char line[256], p[4096];
-	int r;
-
-	r = ublkit_ctx_path(ctx, "/proc/self/limits", p, sizeof(p));
-	if (r < 0)
-		return r;
-	f = fopen(p, "re");
-	if (!f)
-		return neg_errno();
-	while (fgets(line, sizeof(line), f)) {
-		char soft[32];
-
-		if (strncmp(line, "Max locked memory", 17) != 0)
-			continue;
-		if (sscanf(line + 17, " %31s", soft) != 1)
-			return -EINVAL;
-		if (strcmp(soft, "unlimited") == 0) {
-			*bytes = UINT64_MAX;
-			return 0;
-		}
-		return ublkit_parse_u64(soft, bytes);
-	}
-	return -ENODATA;
 }
 
 /* ---- report ----------------------------------------------------------- */
@@ -1054,31 +963,11 @@ UBLKIT_EXPORT int ublkit_harden_thread(struct ublkit_ctx *ctx)
 
 struct preflight {
 	struct ublkit_ctx *ctx;
-	ublkit_check_fn fn;
-	void *userdata;
-	int worst;
+	struct check_sink sink;
 	struct proc_status self;
 };
 
-static void check(struct preflight *pf, const char *name, int level, const char *fix,
-		  const char *fmt, ...) _printf_(5, 6);
-
-static void check(struct preflight *pf, const char *name, int level, const char *fix,
-		  const char *fmt, ...)
-{
-	struct ublkit_check c = { .name = name, .level = level };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c.message, sizeof(c.message), fmt, ap);
-	va_end(ap);
-	if (fix && level != UBLKIT_CHECK_OK)
-		snprintf(c.fix, sizeof(c.fix), "%s", fix);
-	if (level > pf->worst)
-		pf->worst = level;
-	if (pf->fn)
-		pf->fn(&c, pf->userdata);
-}
+#define check(pf, ...) check_emit(&(pf)->sink, __VA_ARGS__)
 
 static bool cap(const struct preflight *pf, int bit)
 {
@@ -1200,7 +1089,7 @@ static void preflight_swap(struct preflight *pf)
 UBLKIT_EXPORT int ublkit_harden_preflight(struct ublkit_ctx *ctx, ublkit_check_fn fn,
 					  void *userdata)
 {
-	struct preflight pf = { .ctx = ctx, .fn = fn, .userdata = userdata };
+	struct preflight pf = { .ctx = ctx, .sink = { .fn = fn, .userdata = userdata } };
 
 	if (!ctx)
 		return -EINVAL;
@@ -1211,5 +1100,5 @@ UBLKIT_EXPORT int ublkit_harden_preflight(struct ublkit_ctx *ctx, ublkit_check_f
 	preflight_mounts(&pf);
 	preflight_io_uring(&pf);
 	preflight_swap(&pf);
-	return pf.worst;
+	return pf.sink.worst;
 }

@@ -53,6 +53,32 @@ int ublkit_open(const struct ublkit_ctx *ctx, const char *path, int flags)
 	return fd < 0 ? neg_errno() : fd;
 }
 
+int ublkit_fopen(const struct ublkit_ctx *ctx, const char *path, FILE **ret)
+{
+	char p[4096];
+	int r;
+
+	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
+	if (r < 0)
+		return r;
+	*ret = fopen(p, "re");
+	return *ret ? 0 : neg_errno();
+}
+
+int ublkit_fopenf(const struct ublkit_ctx *ctx, FILE **ret, const char *fmt, ...)
+{
+	char rel[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return -ENAMETOOLONG;
+	return ublkit_fopen(ctx, rel, ret);
+}
+
 bool ublkit_exists(const struct ublkit_ctx *ctx, const char *path)
 {
 	char p[4096];

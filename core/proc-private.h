@@ -8,17 +8,35 @@
 
 #include "ublkit/ublkit.h"
 
-struct proc_memory {
-	uint64_t rss;		/* VmRSS, bytes */
-	uint64_t locked;	/* VmLck */
-	uint64_t swapped;	/* VmSwap */
-};
 
 /* Start time of a process in clock ticks since boot (field 22 of stat), 0 if unknown. */
 uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid);
 /* The state letter of a process (field 3 of stat: R, S, T, Z, ...), or 0. */
 char proc_state(struct ublkit_ctx *ctx, int32_t pid);
-/* VmRSS, VmLck, VmSwap from /proc/PID/status. -ENOENT: no such process. */
-int proc_memory(struct ublkit_ctx *ctx, int32_t pid, struct proc_memory *m);
+struct proc_status {
+	bool have_vm;		/* VmRSS present (not for a zombie) */
+	uint64_t vm_lck;	/* bytes */
+	uint64_t vm_rss;
+	uint64_t vm_swap;
+	bool have_cap;
+	uint64_t cap_eff;
+};
+
+/* /proc/PID/status: memory and effective capabilities. @pid: "self" or a
+ * number. -ESRCH: no such process. */
+int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status *st);
+bool caps_have(const struct proc_status *st, int bit);
+/* The flags field (9) of a /proc/PID/stat line. */
+int proc_stat_flags(const char *line, uint64_t *flags);
+/* RLIMIT_MEMLOCK soft limit of /proc/self/limits; UINT64_MAX: unlimited. */
+int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes);
+
+struct meminfo {
+	uint64_t mem_total;	/* bytes */
+	uint64_t mem_available;
+};
+
+/* MemTotal and MemAvailable (estimated on kernels without it). */
+int proc_meminfo_read(struct ublkit_ctx *ctx, struct meminfo *m);
 
 #endif

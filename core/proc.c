@@ -57,29 +57,127 @@ uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid)
 	return start;
 }
 
-int proc_memory(struct ublkit_ctx *ctx, int32_t pid, struct proc_memory *m)
+static bool status_kb(const char *line, const char *key, uint64_t *bytes)
+{
+	size_t n = strlen(key);
+	unsigned long long v;
+
+	if (strncmp(line, key, n) != 0 || line[n] != ':')
+		return false;
+	if (sscanf(line + n + 1, " %llu", &v) != 1)
+		return false;
+	*bytes = (uint64_t)v << 10;
+	return true;
+}
+
+int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status *st)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	unsigned long long kb;
-	char p[4096], line[256];
+	char line[256];
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = ublkit_fopenf(ctx, &f, "/proc/%s/status", pid);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long cap;
+
+		if (status_kb(line, "VmRSS", &st->vm_rss))
+			st->have_vm = true;
+		else if (status_kb(line, "VmLck", &st->vm_lck) ||
+			 status_kb(line, "VmSwap", &st->vm_swap))
+			continue;
+		else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
+			st->cap_eff = cap;
+			st->have_cap = true;
+		}
+	}
+	return 0;
+}
+
+bool caps_have(const struct proc_status *st, int bit)
+{
+	return st->have_cap && (st->cap_eff & (1ULL << bit));
+}
+
+int proc_stat_flags(const char *line, uint64_t *flags)
+{
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	const char *s = strrchr(line, ')');
+	unsigned long long v;
+
+	if (!s)
+		return -EINVAL;
+	/* after ')': state(3) ppid pgrp session tty_nr tpgid flags(9) */
+	if (sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %llu", &v) != 1)
+		return -EINVAL;
+	*flags = v;
+	return 0;
+}
+
+int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[256];
+	int r;
+
+	r = ublkit_fopen(ctx, "/proc/self/limits", &f);
+	if (r < 0)
+		return r;
+	while (fgets(line, sizeof(line), f)) {
+		char soft[32];
+
+		if (strncmp(line, "Max locked memory", 17) != 0)
+			continue;
+		if (sscanf(line + 17, " %31s", soft) != 1)
+			return -EINVAL;
+		if (strcmp(soft, "unlimited") == 0) {
+			*bytes = UINT64_MAX;
+			return 0;
+		}
+		return ublkit_parse_u64(soft, bytes);
+	}
+	return -ENODATA;
+}
+
+
+int proc_meminfo_read(struct ublkit_ctx *ctx, struct meminfo *m)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	uint64_t free_kb = 0, cached_kb = 0, buffers_kb = 0;
+	bool have_avail = false, have_total = false;
+	char line[256];
 	int r;
 
 	memset(m, 0, sizeof(*m));
-	if (pid <= 0)
-		return -ESRCH;
-	r = ublkit_pathf(ctx, p, sizeof(p), "/proc/%d/status", pid);
+	r = ublkit_fopen(ctx, "/proc/meminfo", &f);
 	if (r < 0)
 		return r;
-	f = fopen(p, "re");
-	if (!f)
-		return neg_errno();
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-			m->rss = kb << 10;
-		else if (sscanf(line, "VmLck: %llu kB", &kb) == 1)
-			m->locked = kb << 10;
-		else if (sscanf(line, "VmSwap: %llu kB", &kb) == 1)
-			m->swapped = kb << 10;
+		char key[64];
+		unsigned long long v;
+
+		if (sscanf(line, "%63[^:]: %llu", key, &v) != 2)
+			continue;
+		if (strcmp(key, "MemTotal") == 0) {
+			m->mem_total = (uint64_t)v << 10;
+			have_total = true;
+		} else if (strcmp(key, "MemAvailable") == 0) {
+			m->mem_available = (uint64_t)v << 10;
+			have_avail = true;
+		} else if (strcmp(key, "MemFree") == 0) {
+			free_kb = v;
+		} else if (strcmp(key, "Cached") == 0) {
+			cached_kb = v;
+		} else if (strcmp(key, "Buffers") == 0) {
+			buffers_kb = v;
+		}
 	}
+	if (!have_total)
+		return -ENODATA;
+	/* kernels before 3.14 have no MemAvailable */
+	if (!have_avail)
+		m->mem_available = (free_kb + cached_kb + buffers_kb) << 10;
 	return 0;
 }

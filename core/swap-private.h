@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "ublkit/swap.h"
+#include "proc-private.h"
 
 /* Capability numbers from linux/capability.h. */
 #define CAP_BIT_IPC_LOCK 14
@@ -18,29 +19,6 @@
 #define TASK_PF_IO_FLUSHER (TASK_PF_MEMALLOC_NOIO | TASK_PF_LOCAL_THROTTLE)
 
 /* The fields of /proc/PID/status that hardening looks at. */
-struct proc_status {
-	bool have_vm;		/* VmRSS present (not for a zombie) */
-	uint64_t vm_lck;	/* bytes */
-	uint64_t vm_rss;
-	uint64_t vm_swap;
-	bool have_cap;
-	uint64_t cap_eff;
-};
-
-/* @pid: "self" or a number. */
-int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status *st);
-bool caps_have(const struct proc_status *st, int bit);
-/* The flags field (9) of a /proc/PID/stat line. */
-int proc_stat_flags(const char *line, uint64_t *flags);
-/* RLIMIT_MEMLOCK soft limit of /proc/self/limits; UINT64_MAX: unlimited. */
-int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes);
-
-struct meminfo {
-	uint64_t mem_total;	/* bytes */
-	uint64_t mem_available;
-};
-
-int proc_meminfo_read(struct ublkit_ctx *ctx, struct meminfo *m);
 
 /* Undo the octal escapes (\040) of /proc/swaps and mountinfo, in place. */
 void unescape_octal(char *s);

@@ -105,48 +105,6 @@ bool file_id_same(const struct file_id *a, const struct file_id *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
-int proc_meminfo_read(struct ublkit_ctx *ctx, struct meminfo *m)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	uint64_t free_kb = 0, cached_kb = 0, buffers_kb = 0;
-	bool have_avail = false, have_total = false;
-	char line[256], p[4096];
-	int r;
-
-	memset(m, 0, sizeof(*m));
-	r = ublkit_ctx_path(ctx, "/proc/meminfo", p, sizeof(p));
-	if (r < 0)
-		return r;
-	f = fopen(p, "re");
-	if (!f)
-		return neg_errno();
-	while (fgets(line, sizeof(line), f)) {
-		char key[64];
-		unsigned long long v;
-
-		if (sscanf(line, "%63[^:]: %llu", key, &v) != 2)
-			continue;
-		if (strcmp(key, "MemTotal") == 0) {
-			m->mem_total = (uint64_t)v << 10;
-			have_total = true;
-		} else if (strcmp(key, "MemAvailable") == 0) {
-			m->mem_available = (uint64_t)v << 10;
-			have_avail = true;
-		} else if (strcmp(key, "MemFree") == 0) {
-			free_kb = v;
-		} else if (strcmp(key, "Cached") == 0) {
-			cached_kb = v;
-		} else if (strcmp(key, "Buffers") == 0) {
-			buffers_kb = v;
-		}
-	}
-	if (!have_total)
-		return -ENODATA;
-	/* kernels before 3.14 have no MemAvailable */
-	if (!have_avail)
-		m->mem_available = (free_kb + cached_kb + buffers_kb) << 10;
-	return 0;
-}
 
 /* ---- /proc/swaps ------------------------------------------------------ */
 

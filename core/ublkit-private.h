@@ -100,6 +100,9 @@ int ublkit_pathf(const struct ublkit_ctx *ctx, char *buf, size_t size, const cha
 	_printf_(4, 5);
 int ublkit_open(const struct ublkit_ctx *ctx, const char *path, int flags);
 bool ublkit_exists(const struct ublkit_ctx *ctx, const char *path);
+/* fopen(path, "re") under the sysroot; -errno on failure. */
+int ublkit_fopen(const struct ublkit_ctx *ctx, const char *path, FILE **ret);
+int ublkit_fopenf(const struct ublkit_ctx *ctx, FILE **ret, const char *fmt, ...) _printf_(3, 4);
 /* Reads a small file, strips the trailing newline. Returns length or -errno. */
 int ublkit_read_line(const struct ublkit_ctx *ctx, const char *path, char *buf, size_t size);
 int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *ret);
