@@ -12,6 +12,64 @@
 
 #include "ublkit-private.h"
 #include "ctx-private.h"
+#include "dlopen-private.h"
+
+/* libkmod is loaded on first use (dlopen-private.h says why). */
+static __typeof__(kmod_new) *sym_kmod_new;
+static __typeof__(kmod_unref) *sym_kmod_unref;
+static __typeof__(kmod_set_log_fn) *sym_kmod_set_log_fn;
+static __typeof__(kmod_set_log_priority) *sym_kmod_set_log_priority;
+static __typeof__(kmod_module_new_from_lookup) *sym_kmod_module_new_from_lookup;
+static __typeof__(kmod_module_get_module) *sym_kmod_module_get_module;
+static __typeof__(kmod_module_unref_list) *sym_kmod_module_unref_list;
+static __typeof__(kmod_module_unref) *sym_kmod_module_unref;
+static __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
+static __typeof__(kmod_list_next) *sym_kmod_list_next;
+static __typeof__(kmod_config_get_blacklists) *sym_kmod_config_get_blacklists;
+static __typeof__(kmod_config_get_install_commands) *sym_kmod_config_get_install_commands;
+static __typeof__(kmod_config_iter_get_key) *sym_kmod_config_iter_get_key;
+static __typeof__(kmod_config_iter_get_value) *sym_kmod_config_iter_get_value;
+static __typeof__(kmod_config_iter_next) *sym_kmod_config_iter_next;
+static __typeof__(kmod_config_iter_free_iter) *sym_kmod_config_iter_free_iter;
+
+static const struct dl_sym kmod_syms[] = {
+	{ "kmod_new", (void **)&sym_kmod_new },
+	{ "kmod_unref", (void **)&sym_kmod_unref },
+	{ "kmod_set_log_fn", (void **)&sym_kmod_set_log_fn },
+	{ "kmod_set_log_priority", (void **)&sym_kmod_set_log_priority },
+	{ "kmod_module_new_from_lookup", (void **)&sym_kmod_module_new_from_lookup },
+	{ "kmod_module_get_module", (void **)&sym_kmod_module_get_module },
+	{ "kmod_module_unref_list", (void **)&sym_kmod_module_unref_list },
+	{ "kmod_module_unref", (void **)&sym_kmod_module_unref },
+	{ "kmod_module_probe_insert_module", (void **)&sym_kmod_module_probe_insert_module },
+	{ "kmod_list_next", (void **)&sym_kmod_list_next },
+	{ "kmod_config_get_blacklists", (void **)&sym_kmod_config_get_blacklists },
+	{ "kmod_config_get_install_commands", (void **)&sym_kmod_config_get_install_commands },
+	{ "kmod_config_iter_get_key", (void **)&sym_kmod_config_iter_get_key },
+	{ "kmod_config_iter_get_value", (void **)&sym_kmod_config_iter_get_value },
+	{ "kmod_config_iter_next", (void **)&sym_kmod_config_iter_next },
+	{ "kmod_config_iter_free_iter", (void **)&sym_kmod_config_iter_free_iter },
+};
+
+static struct dl_lib libkmod = DL_LIB("libkmod.so.2", kmod_syms);
+
+/* From here on, calls into libkmod go through the pointers. */
+#define kmod_new sym_kmod_new
+#define kmod_unref sym_kmod_unref
+#define kmod_set_log_fn sym_kmod_set_log_fn
+#define kmod_set_log_priority sym_kmod_set_log_priority
+#define kmod_module_new_from_lookup sym_kmod_module_new_from_lookup
+#define kmod_module_get_module sym_kmod_module_get_module
+#define kmod_module_unref_list sym_kmod_module_unref_list
+#define kmod_module_unref sym_kmod_module_unref
+#define kmod_module_probe_insert_module sym_kmod_module_probe_insert_module
+#define kmod_list_next sym_kmod_list_next
+#define kmod_config_get_blacklists sym_kmod_config_get_blacklists
+#define kmod_config_get_install_commands sym_kmod_config_get_install_commands
+#define kmod_config_iter_get_key sym_kmod_config_iter_get_key
+#define kmod_config_iter_get_value sym_kmod_config_iter_get_value
+#define kmod_config_iter_next sym_kmod_config_iter_next
+#define kmod_config_iter_free_iter sym_kmod_config_iter_free_iter
 
 UBLKIT_EXPORT int ublkit_kernel_release(struct ublkit_ctx *ctx, char *buf, size_t size)
 {
@@ -130,6 +188,8 @@ static struct kmod_ctx *kmod_ctx_for(struct ublkit_ctx *ctx)
 	const char *ptrs[ARRAY_SIZE(conf) + 1];
 	struct kmod_ctx *k;
 
+	if (dl_load(ctx, &libkmod) < 0)
+		return NULL;
 	if (ublkit_kernel_release(ctx, rel, sizeof(rel)) < 0)
 		return NULL;
 	if (ublkit_pathf(ctx, dir, sizeof(dir), "/lib/modules/%s", rel) < 0)
