@@ -148,7 +148,9 @@ static void test_start_stop(void)
 	CHECK_EQ(test_mappings(root), 3);
 
 	/* stopped: STOP_DEV, DEL_DEV, and nothing left behind */
+	test_log_reset();
 	CHECK_EQ(ublkit_server_stop(s), 0);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_last(UBLK_CMD_STOP_DEV)->cmd.dev_id == 1);
