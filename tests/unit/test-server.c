@@ -234,6 +234,15 @@ static void test_no_discard_volatile(void)
 	const struct fake_cmd *c;
 	struct ublkit_server *s;
 
+	/* id 0 is an id like any other */
+	p.dev_id = 0;
+	s = new_server(ctx, &p, "null");
+	CHECK_EQ(ublkit_server_start(s), 0);
+	c = fake_last(UBLK_CMD_ADD_DEV);
+	CHECK(c && c->cmd.dev_id == 0 && c->in.info.dev_id == 0);
+	ublkit_server_unref(s);
+	p.dev_id = -1;
+
 	p.flags = UBLKIT_DEV_NO_DISCARD | UBLKIT_DEV_VOLATILE_CACHE;
 	p.discard_granularity = 4096;
 	s = new_server(ctx, &p, "mem");
