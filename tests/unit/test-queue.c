@@ -371,6 +371,12 @@ static void test_cmd_completions(void)
 	CHECK_EQ(r.q.cmds_in_flight, 0);
 	CHECK_EQ(test_logged[UBLKIT_LOG_ERR], 2);
 	CHECK(strstr(test_last_error, "tag 3") && strstr(test_last_error, "-22"));
+	/* the wake-up is armed on the ring, tagged as such */
+	queue_arm_wake(&r.q);
+	CHECK_EQ(last_sqe(&r)->user_data, ud(UD_WAKE, 0));
+	CHECK_EQ(last_sqe(&r)->opcode, IORING_OP_READ);
+	CHECK_EQ(last_sqe(&r)->fd, r.q.wake_fd);
+	CHECK_EQ(last_sqe(&r)->len, sizeof(uint64_t));
 	/* the wake-up: leave without waiting */
 	CHECK(!r.q.abandon);
 	cqe = (struct io_uring_cqe){ .user_data = ud(UD_WAKE, 0), .res = 8 };
