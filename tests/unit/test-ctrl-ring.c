@@ -64,6 +64,20 @@ static void test_commands(void)
 	CHECK_EQ(test_open_fds(), fds - 2);
 }
 
+/* A ring with no room for the command: -EBUSY, and nothing sent. */
+static void test_ring_full(void)
+{
+	struct ublkit_ctx *ctx = ring_ctx();
+	struct ublk_ctrl *c = ctx->ctrl;
+
+	c->no_get_features = true;
+	while (io_uring_get_sqe(&c->ring))
+		;
+	CHECK_EQ(ublkit_ublk_stop(ctx, 0), -EBUSY);
+	CHECK_EQ(c->seq, 0);
+	ublkit_ctx_unref(ctx);
+}
+
 /* A completion of an earlier command is passed over, not taken as this one's. */
 static void test_late_completion(void)
 {
@@ -108,6 +122,7 @@ static void test_timeout(void)
 int main(void)
 {
 	RUN(test_commands);
+	RUN(test_ring_full);
 	RUN(test_late_completion);
 	RUN(test_timeout);
 	return test_result();

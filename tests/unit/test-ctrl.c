@@ -119,6 +119,7 @@ static void test_features(void)
 	const struct fake_cmd *c;
 	uint64_t f = 0;
 
+	CHECK_EQ(ublk_ctrl_features(ctx), 0x1fe);
 	CHECK_EQ(ublkit_ublk_get_features(ctx, &f), 0);
 	CHECK_EQ(f, 0x1fe);
 	c = fake_last(UBLK_CMD_GET_FEATURES);
@@ -158,6 +159,7 @@ static void test_features_old_kernel(void)
 
 		fake.get_features_result = refusals[i];
 		fake_add(3, UBLKIT_DEV_LIVE, 100, 0, true);
+		CHECK_EQ(ublk_ctrl_features(ctx), 0);
 		CHECK_EQ(ublkit_ublk_get_features(ctx, &f), -EOPNOTSUPP);
 		CHECK_EQ(ublkit_ublk_get_features(ctx, &f), -EOPNOTSUPP);
 		CHECK_EQ(f, 77);

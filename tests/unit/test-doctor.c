@@ -361,6 +361,9 @@ static void test_bare_root(void)
 	CHECK(c && c->level == UBLKIT_CHECK_WARN);
 	c = find(&s, "swap");
 	CHECK(c && c->level == UBLKIT_CHECK_WARN && strstr(c->message, "/proc/swaps"));
+	/* a captured tree is not asked, with or without a control node */
+	c = find(&s, "ublk-features");
+	CHECK(c && c->level == UBLKIT_CHECK_OK && strstr(c->message, "sysroot"));
 
 	/* ublk built in, and yet no control node */
 	fake_write(root, "/proc/sys/kernel/osrelease", "6.12.0-x\n");

@@ -17,6 +17,8 @@
 #include "ublk-queue.c"
 
 #define DEPTH 4
+
+_Static_assert(sizeof(struct ublksrv_io_desc) == 24, "ublksrv_io_desc layout");
 #define IO_BYTES (64u << 10)
 
 static struct ublkit_ctx *ctx;
@@ -65,7 +67,8 @@ static const struct target_ops done_ops = {
 
 static void rig_init(struct rig *r, const struct target_ops *ops, uint16_t id, uint64_t dev_flags)
 {
-	off_t off = (off_t)id * (off_t)page_round(UBLKIT_IOD_BYTES(UBLK_MAX_QUEUE_DEPTH));
+	/* the kernel's layout: each queue's 4096 descriptors of 24 bytes, page aligned */
+	off_t off = (off_t)id * 4096 * 24;
 
 	memset(r, 0, sizeof(*r));
 	r->s.ctx = ctx;
@@ -79,7 +82,7 @@ static void rig_init(struct rig *r, const struct target_ops *ops, uint16_t id, u
 	pthread_mutex_init(&r->s.lock, NULL);
 	pthread_cond_init(&r->s.cond, NULL);
 	CHECK_EQ(ftruncate(r->s.cdev_fd, 4 << 20), 0);
-	r->iods = mmap(NULL, page_round(UBLKIT_IOD_BYTES(DEPTH)), PROT_READ | PROT_WRITE,
+	r->iods = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, r->s.cdev_fd, off);
 	CHECK(r->iods != MAP_FAILED);
 	r->q.s = &r->s;
@@ -103,7 +106,7 @@ static void rig_free(struct rig *r)
 	queue_release(&r->q);
 	if (r->q.ring_ready)
 		io_uring_queue_exit(&r->q.ring);
-	munmap(r->iods, page_round(UBLKIT_IOD_BYTES(DEPTH)));
+	munmap(r->iods, 4096);
 	close(r->s.cdev_fd);
 	close(r->s.exit_fd);
 	pthread_mutex_destroy(&r->s.lock);
@@ -185,6 +188,14 @@ static void test_prepare(void)
 	CHECK(r.q.ios[1].buf == NULL);
 	CHECK_EQ(r.q.cmd_fetch, UBLK_U_IO_FETCH_REQ);
 	CHECK_EQ(r.q.cmd_commit, UBLK_U_IO_COMMIT_AND_FETCH_REQ);
+	rig_free(&r);
+
+	/* descriptors that fill whole pages take no more */
+	rig_init(&r, &bare_ops, 0, 0);
+	r.q.depth = 512;
+	CHECK_EQ(queue_prepare(&r.q), 0);
+	CHECK_EQ(r.q.iods_len, 512 * 24);
+	CHECK_EQ(r.q.bufs_len, 512 * IO_BYTES);
 	rig_free(&r);
 
 	/* no descriptors to map */
@@ -371,6 +382,12 @@ static void test_cmd_completions(void)
 	CHECK_EQ(r.q.cmds_in_flight, 0);
 	CHECK_EQ(test_logged[UBLKIT_LOG_ERR], 2);
 	CHECK(strstr(test_last_error, "tag 3") && strstr(test_last_error, "-22"));
+	/* the wake-up is armed on the ring, tagged as such */
+	queue_arm_wake(&r.q);
+	CHECK_EQ(last_sqe(&r)->user_data, ud(UD_WAKE, 0));
+	CHECK_EQ(last_sqe(&r)->opcode, IORING_OP_READ);
+	CHECK_EQ(last_sqe(&r)->fd, r.q.wake_fd);
+	CHECK_EQ(last_sqe(&r)->len, sizeof(uint64_t));
 	/* the wake-up: leave without waiting */
 	CHECK(!r.q.abandon);
 	cqe = (struct io_uring_cqe){ .user_data = ud(UD_WAKE, 0), .res = 8 };

@@ -148,7 +148,9 @@ static void test_start_stop(void)
 	CHECK_EQ(test_mappings(root), 3);
 
 	/* stopped: STOP_DEV, DEL_DEV, and nothing left behind */
+	test_log_reset();
 	CHECK_EQ(ublkit_server_stop(s), 0);
+	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);
 	CHECK(fake_last(UBLK_CMD_STOP_DEV)->cmd.dev_id == 1);
@@ -231,6 +233,15 @@ static void test_no_discard_volatile(void)
 	struct ublkit_dev_params p = base();
 	const struct fake_cmd *c;
 	struct ublkit_server *s;
+
+	/* id 0 is an id like any other */
+	p.dev_id = 0;
+	s = new_server(ctx, &p, "null");
+	CHECK_EQ(ublkit_server_start(s), 0);
+	c = fake_last(UBLK_CMD_ADD_DEV);
+	CHECK(c && c->cmd.dev_id == 0 && c->in.info.dev_id == 0);
+	ublkit_server_unref(s);
+	p.dev_id = -1;
 
 	p.flags = UBLKIT_DEV_NO_DISCARD | UBLKIT_DEV_VOLATILE_CACHE;
 	p.discard_granularity = 4096;
