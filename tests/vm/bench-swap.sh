@@ -8,7 +8,7 @@
 # the table has medians and the ratio of ublkit to raw. Not a pass/fail
 # test: run it with
 #   tests/vm/run bench-swap.sh
-# BENCH_REPEAT (3) rounds, BENCH_PERCENT (150) of RAM, BENCH_PASSES (2).
+# BENCH_REPEAT (3) rounds, BENCH_PERCENT (150) of RAM, BENCH_PASSES (1).
 # vm-mem: 512
 # vm-timeout: 2400
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +17,7 @@
 
 repeat=${BENCH_REPEAT:-3}
 pct=${BENCH_PERCENT:-150}
-passes=${BENCH_PASSES:-2}
+passes=${BENCH_PASSES:-1}
 page=$(getconf PAGESIZE)
 ns=$(nvme_ns_dev 1) || fail "no NVMe namespace 1"
 [[ $(wc -l </proc/swaps) == 1 ]] || fail "swap already in use: $(cat /proc/swaps)"
