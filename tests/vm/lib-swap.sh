@@ -165,22 +165,26 @@ task_flags() { # PID TID -> flags (decimal)
 }
 
 # io_flusher_check PID: print every thread of the server with its flags;
-# fail (status 1) when an I/O thread (every thread but the main one, which
-# only waits for signals) lacks IO_FLUSHER.
+# fail (status 1) when an I/O thread lacks IO_FLUSHER. I/O threads are all
+# but the main one, which only waits for signals and drives the control
+# ring, and the io_uring workers that the main thread started (named
+# iou-wrk-<creator>): they carry the control commands, not I/O.
 io_flusher_check() {
-	local pid=$1 d tid fl comm bad=0 n=0
+	local pid=$1 d tid fl comm bad=0 n=0 control
 	for d in /proc/"$pid"/task/*; do
 		tid=${d##*/}
 		fl=$(task_flags "$pid" "$tid") || continue
 		comm=$(cat "$d/comm" 2>/dev/null || echo '?')
+		control=''
+		[[ $tid != "$pid" ]] || control=' (main thread)'
+		[[ $comm != "iou-wrk-$pid" ]] || control=' (control ring worker)'
 		if (((fl & PF_IO_FLUSHER) == PF_IO_FLUSHER)); then
-			printf '  thread %s (%s) flags 0x%08x: IO_FLUSHER\n' "$tid" "$comm" "$fl"
+			printf '  thread %s (%s) flags 0x%08x: IO_FLUSHER%s\n' "$tid" "$comm" "$fl" "$control"
 		else
-			printf '  thread %s (%s) flags 0x%08x: no IO_FLUSHER%s\n' "$tid" "$comm" "$fl" \
-				"$([[ $tid == "$pid" ]] && echo ' (main thread)')"
-			[[ $tid == "$pid" ]] || bad=1
+			printf '  thread %s (%s) flags 0x%08x: no IO_FLUSHER%s\n' "$tid" "$comm" "$fl" "$control"
+			[[ -n $control ]] || bad=1
 		fi
-		[[ $tid == "$pid" ]] || n=$((n + 1))
+		[[ -n $control ]] || n=$((n + 1))
 	done
 	((n > 0)) || { echo "  no I/O threads found in $pid"; return 1; }
 	return "$bad"
