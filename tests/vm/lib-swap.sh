@@ -13,7 +13,7 @@ need_cmd mkswap swapon swapoff awk
 
 # Set by swap_on_ublk.
 # shellcheck disable=SC2034
-swap_id="" swap_dev="" swap_pid=""
+swap_id="" swap_dev="" swap_pid="" swap_backing=""
 # Background processes the cleanup stops (memeater, samplers, writers).
 swap_bg_pids=()
 
@@ -81,6 +81,7 @@ swap_on_ublk() {
 		run mkswap -q "$swap_dev" >/dev/null || fail "mkswap $swap_dev failed"
 		run swapon ${prio:+-p "$prio"} "$swap_dev" || fail "swapon $swap_dev failed"
 	fi
+	swap_backing=$(readlink -f "$ns")
 	[[ $swap_id =~ ^[0-9]+$ && $swap_pid =~ ^[0-9]+$ ]] || fail "swap on printed no id or pid: ${o:-}"
 	assert_block "$swap_dev"
 	grep -q "^$swap_dev " /proc/swaps || fail "$swap_dev is not in /proc/swaps: $(cat /proc/swaps)"
@@ -190,15 +191,39 @@ io_flusher_check() {
 	return "$bad"
 }
 
+# backing_flags PID DEV: the open flags (octal, from fdinfo) of the
+# server's descriptor for DEV, or nothing.
+backing_flags() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[[ $(readlink "$fd" 2>/dev/null) == "$2" ]] || continue
+		awk '$1 == "flags:" {print $2}' "/proc/$1/fdinfo/${fd##*/}"
+		return 0
+	done
+}
+
 # hardening_check PID WHAT: the swap server's guarantees as the kernel
 # shows them. Asserted when swap_hardened, else reported only.
 hardening_check() {
-	local pid=$1 what=$2 adj lck rss swp ok=1
+	local pid=$1 what=$2 adj lck rss swp ok=1 fl
 	adj=$(cat "/proc/$pid/oom_score_adj")
 	lck=$(status_kb "$pid" VmLck) rss=$(status_kb "$pid" VmRSS) swp=$(status_kb "$pid" VmSwap)
 	log "server $pid ($what): oom_score_adj $adj, VmRSS $rss kB, VmLck $lck kB, VmSwap $swp kB"
 	log "server $pid ($what) threads:"
 	io_flusher_check "$pid" || ok=0
+	# Swap must not go through the page cache of the device below: that
+	# needs memory to free memory. O_DIRECT is 040000.
+	if [[ -n ${swap_backing:-} ]]; then
+		fl=$(backing_flags "$pid" "$swap_backing")
+		if [[ -z $fl ]]; then
+			log "server $pid ($what): no descriptor for $swap_backing"
+		elif ((8#$fl & 8#40000)); then
+			log "server $pid ($what): $swap_backing open with O_DIRECT (flags $fl)"
+		else
+			log "server $pid ($what): $swap_backing open WITHOUT O_DIRECT (flags $fl): through the page cache"
+			ok=0
+		fi
+	fi
 	[[ $adj == -1000 ]] || ok=0
 	# mlockall: everything resident is locked. Kernel-provided mappings
 	# (io_uring rings) count in VmRSS but cannot be mlocked: allow 2 MiB.
