@@ -6,7 +6,7 @@
 # swap of its own, IO_FLUSHER on its I/O threads). swapoff then succeeds
 # and the device goes away.
 # vm-mem: 512
-# vm-timeout: 480
+# vm-timeout: 600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ublk.sh"
 . "$(dirname "$0")/lib-swap.sh"

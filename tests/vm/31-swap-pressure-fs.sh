@@ -6,7 +6,7 @@
 # Every page verifies, the guest never stalls for more than 10 s, the
 # written files read back and the file system fscks clean.
 # vm-mem: 512
-# vm-timeout: 540
+# vm-timeout: 720
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ublk.sh"
 . "$(dirname "$0")/lib-swap.sh"

@@ -5,7 +5,7 @@
 # every page of the process still verifies, and the new server is
 # hardened like the first.
 # vm-mem: 512
-# vm-timeout: 540
+# vm-timeout: 720
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ublk.sh"
 . "$(dirname "$0")/lib-swap.sh"

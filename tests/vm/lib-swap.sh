@@ -250,7 +250,7 @@ sampler_summary() { # FILE
 
 # A timeline of the run: one line per 10 s of the sampler file.
 sampler_timeline() { # FILE
-	awk '$1 % 10 == 0 && !seen[$1]++ {
+	awk 'NR == 1 || int($1 / 10) != last { last = int($1 / 10)
 		printf "  t=%3ds swap used %4d MiB   server VmSwap %5d kB VmLck %6d kB VmRSS %6d kB\n",
 			$1, $2 / 1024, $3, $4, $5 }' "$1"
 }

@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	long passes = -1;
 	bool seq = false, quiet = false;
 	size_t bytes, i, p;
-	uint32_t g;
+	uint32_t g, cut_short = 0;
 	pthread_t hb;
 	char *end;
 	int c;
@@ -370,8 +370,11 @@ int main(int argc, char **argv)
 			printf("memeater: pass %u %s in %.1f s, %" PRIuFAST64 " pages verified so far\n",
 			       g, cut ? "cut short" : "done", now(CLOCK_MONOTONIC) - ts,
 			       atomic_load(&pages_done));
-		if (cut)
+		if (cut) {
+			cut_short = 1;
+			g++;
 			break;
+		}
 	}
 	/* Final sweep: every page, in address order, against its last pass. */
 	atomic_store(&pass_now, g);
@@ -383,9 +386,10 @@ int main(int argc, char **argv)
 		atomic_store(&stop_heartbeat, true);
 		pthread_join(hb, NULL);
 	}
-	printf("memeater: bytes=%zu passes=%u pages_verified=%" PRIuFAST64
+	printf("memeater: bytes=%zu passes=%u%s pages_verified=%" PRIuFAST64
 	       " runtime=%.2f fill=%.2f touched_mib_s=%.1f",
-	       bytes, g - 1, atomic_load(&pages_done), t_end - t0, t_fill - t0,
+	       bytes, g - 1 - cut_short, cut_short ? "+1 cut short" : "", atomic_load(&pages_done),
+	       t_end - t0, t_fill - t0,
 	       /* each verified page was read, and all but the final sweep rewritten */
 	       (double)(atomic_load(&pages_done) + npages) * page_size / (1 << 20) / (t_end - t0));
 	if (hb_path)
