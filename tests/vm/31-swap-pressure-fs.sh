@@ -38,6 +38,9 @@ sha_before=$(sha256sum </mnt/fs/before)
 # counts what it wrote; the last file it completed must read back.
 writer() {
 	local i=0
+	# SIGTERM ends the loop once the running dd is done, so that
+	# nothing holds the file system when the test unmounts it.
+	trap 'exit 0' TERM
 	while :; do
 		dd if=/dev/zero of=/mnt/fs/w$((i % 4)) bs=1M count=32 status=none || exit 1
 		((i % 2 == 0)) || sync
