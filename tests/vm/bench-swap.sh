@@ -44,24 +44,24 @@ swap_down() { # ROW
 	esac
 }
 
-# one_run ROW: prints "runtime out_mib_s in_mib_s out_mib in_mib max_gap peak_swap_mib"
+# one_run ROW: prints (assert_ok, in swap_off_ublk, sets $out: not a name for here) "runtime out_mib_s in_mib_s out_mib in_mib max_gap peak_swap_mib"
 one_run() {
-	local row=$1 o0 i0 o1 i1 rt hb=$PWD/bench.hb out=$PWD/bench.out samples=$PWD/bench.samples
+	local row=$1 o0 i0 o1 i1 rt hb=$PWD/bench.hb eat_out=$PWD/bench.out samples=$PWD/bench.samples
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	swap_up "$row"
 	: >"$hb"
 	start_sampler "${swap_pid:-0}" "$samples"
 	o0=$(vmstat_get pswpout) i0=$(vmstat_get pswpin)
-	"$memeater" --seq -q -n "$passes" -H "$hb" "$pct" >"$out" 2>&1 &
+	"$memeater" --seq -q -n "$passes" -H "$hb" "$pct" >"$eat_out" 2>&1 &
 	eater_pid=$!
 	swap_bg_pids+=("$eater_pid")
-	wait "$eater_pid" || { cat "$out" >&2; fail "memeater failed on $row"; }
+	wait "$eater_pid" || { cat "$eat_out" >&2; fail "memeater failed on $row"; }
 	o1=$(vmstat_get pswpout) i1=$(vmstat_get pswpin)
 	stop_sampler
 	swap_down "$row"
-	grep -q 'OK, every page verified' "$out" || fail "memeater did not verify on $row"
-	rt=$(sed -n 's/.* runtime=\([0-9.]*\).*/\1/p' "$out")
+	grep -q 'OK, every page verified' "$eat_out" || fail "memeater did not verify on $row"
+	rt=$(sed -n 's/.* runtime=\([0-9.]*\).*/\1/p' "$eat_out")
 	sampler_summary "$samples"
 	awk -v rt="$rt" -v o=$((o1 - o0)) -v i=$((i1 - i0)) -v p="$page" -v g="$(heartbeat_max_gap "$hb")" \
 		-v ps="$peak_swap_kb" 'BEGIN {
