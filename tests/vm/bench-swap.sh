@@ -44,7 +44,8 @@ swap_down() { # ROW
 	esac
 }
 
-# one_run ROW: prints (assert_ok, in swap_off_ublk, sets $out: not a name for here) "runtime out_mib_s in_mib_s out_mib in_mib max_gap peak_swap_mib"
+# one_run ROW: prints "runtime out_mib_s in_mib_s out_mib in_mib max_gap
+# peak_swap_mib". (Not $out for the eater's output: assert_ok sets it.)
 one_run() {
 	local row=$1 o0 i0 o1 i1 rt hb=$PWD/bench.hb eat_out=$PWD/bench.out samples=$PWD/bench.samples
 	sync
