@@ -36,6 +36,13 @@ static bool file_in_memory(int fd)
 	return sf.f_type == 0x01021994 /* TMPFS_MAGIC */ || sf.f_type == 0x858458f6 /* RAMFS */;
 }
 
+static bool is_blockdev(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
 /*
  * O_DIRECT where it means something. tmpfs accepts O_DIRECT (6.6+) but
  * it is only a copy there, so in-memory files are opened buffered.
@@ -52,7 +59,9 @@ static int file_open_fd(const char *path, bool ro, bool *direct)
 		flags |= O_EXCL;
 	fd = open(path, flags | O_DIRECT);
 	*direct = fd >= 0;
-	if (fd >= 0 && file_in_memory(fd)) {
+	/* A device node's file system is /dev's (devtmpfs, a tmpfs): that
+	 * says nothing about where the device keeps its data. */
+	if (fd >= 0 && !is_blockdev(fd) && file_in_memory(fd)) {
 		close(fd);
 		fd = -1;
 		*direct = false;

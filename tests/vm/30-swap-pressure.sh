@@ -1,0 +1,40 @@
+#!/bin/bash
+# Swap on a ublk device over an NVMe namespace in a 512 MiB guest, under a
+# process that touches 175% of RAM for two minutes: every page reads back
+# what was written, hundreds of MiB go to swap, the guest never stalls for
+# more than 10 s, and the swap server itself stays in memory (locked, no
+# swap of its own, IO_FLUSHER on its I/O threads). swapoff then succeeds
+# and the device goes away.
+# vm-mem: 512
+# vm-timeout: 600
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-ublk.sh"
+. "$(dirname "$0")/lib-swap.sh"
+
+pct=${SWAP_TEST_PERCENT:-175}
+secs=${SWAP_TEST_SECONDS:-120}
+max_gap=10
+
+log "guest: $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB RAM, $(nproc) cpus;" \
+	"'ublkit swap' $(swap_hardened && echo present || echo 'missing: stand-in, hardening reported only')"
+[[ $(swap_used_kb) == 0 && $(wc -l </proc/swaps) == 1 ]] || fail "swap already in use: $(cat /proc/swaps)"
+ns=$(nvme_ns_dev 1) || fail "no NVMe namespace 1"
+swap_on_ublk "$ns"
+cat /proc/swaps
+hardening_check "$swap_pid" "at start"
+
+run_eater "$pct" "$secs" pressure
+hardening_check "$swap_pid" "after the run"
+
+log "server peaks: VmSwap $peak_vmswap_kb kB, VmRSS $max_rss_kb kB, smallest VmLck - VmRSS $min_lock_margin_kb kB"
+((peak_swap_kb >= 200 * 1024)) || fail "peak swap used $((peak_swap_kb / 1024)) MiB: under 200 MiB, no real pressure"
+awk -v g="$eater_gap" -v m="$max_gap" 'BEGIN { exit !(g <= m) }' ||
+	fail "the eater's heartbeat stopped for ${eater_gap}s (limit ${max_gap}s)"
+if swap_hardened; then
+	((peak_vmswap_kb == 0)) || fail "the swap server had $peak_vmswap_kb kB swapped out during the run"
+	((min_lock_margin_kb + 2048 >= 0)) || fail "the swap server's VmLck fell below its VmRSS by $((-min_lock_margin_kb)) kB"
+fi
+
+swap_off_ublk "$swap_id"
+assert_eq 0 "$(ublk_count)" "ublk devices left"
+log "PASS: peak swap $((peak_swap_kb / 1024)) MiB, largest heartbeat gap ${eater_gap}s"
