@@ -35,6 +35,27 @@ if swap_hardened; then
 	((min_lock_margin_kb + 2048 >= 0)) || fail "the swap server's VmLck fell below its VmRSS by $((-min_lock_margin_kb)) kB"
 fi
 
+# swap off while its pages cannot come back: refused before swapoff(2)
+# (which would make the kernel OOM-kill instead of failing); swap stays on,
+# the device and its server stay, and the eater still verifies.
+if swap_hardened; then
+	"$memeater" -t 60 -q 150 >"$PWD/hold.out" 2>&1 &
+	hold=$!
+	swap_bg_pids+=("$hold")
+	wait_for 50 sh -c "[ \$(awk 'NR > 1 {s += \$4} END {print s + 0}' /proc/swaps) -gt 204800 ]" ||
+		fail "the second eater did not push 200 MiB to swap"
+	rc=0
+	out=$(ublkit swap off "$swap_id" 2>&1) || rc=$?
+	printf '%s\n' "$out"
+	assert_eq 1 "$rc" "exit status of swap off under pressure"
+	assert_match "swap stays on" "$out" "the refusal says swap stays on"
+	grep -q "^$swap_dev " /proc/swaps || fail "swap was turned off although it was refused"
+	assert_block "$swap_dev"
+	kill -0 "$swap_pid" || fail "the swap server went away although swap off was refused"
+	wait "$hold" || fail "the eater failed while swap off was refused: $(cat "$PWD/hold.out")"
+	log "swap off refused under pressure, nothing torn down; the eater verified"
+fi
+
 swap_off_ublk "$swap_id"
 assert_eq 0 "$(ublk_count)" "ublk devices left"
 log "PASS: peak swap $((peak_swap_kb / 1024)) MiB, largest heartbeat gap ${eater_gap}s"
