@@ -26,7 +26,7 @@ static const char usage[] =
 	"  swap             it or a partition is active swap\n"
 	"  held:NAME        device-mapper, md or an exclusive opener (such as a\n"
 	"                   ublk server) uses it\n"
-	"  TYPE             it holds a signature libblkid knows (ext4, swap, LVM2_member...)\n"
+	"  signature:TYPE   it holds data libblkid recognises (ext4, swap, LVM2_member...)\n"
 	"  partitions       it has a partition table\n"
 	"  gone             it went away while it was looked at\n"
 	"\n"
@@ -64,7 +64,7 @@ static void holder_check(struct tool *t, const struct ublkit_nvme_ns *ns, struct
 		snprintf(h->word, sizeof(h->word), "held:%s",
 			 h->u.holder[0] ? h->u.holder : "exclusive");
 	else if ((h->u.found & UBLKIT_BLOCKDEV_SIGNATURE) && h->u.type[0])
-		snprintf(h->word, sizeof(h->word), "%s", h->u.type);
+		snprintf(h->word, sizeof(h->word), "signature:%s", h->u.type);
 	else if (h->u.found & UBLKIT_BLOCKDEV_PARTITIONS)
 		snprintf(h->word, sizeof(h->word), "partitions");
 	else
