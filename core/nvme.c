@@ -391,11 +391,6 @@ static void choose_identity(const struct ublkit_nvme *t, struct ublkit_nvme_ns *
 
 /* ---- order ---------------------------------------------------------------- */
 
-static int cmp_str(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "");
-}
-
 /* "nvme10" after "nvme9": compare the digits as numbers. */
 static int cmp_name(const char *a, const char *b)
 {
@@ -420,7 +415,8 @@ static int cmp_ns(const void *x, const void *y)
 {
 	const struct ublkit_nvme_ns *a = *(struct ublkit_nvme_ns *const *)x;
 	const struct ublkit_nvme_ns *b = *(struct ublkit_nvme_ns *const *)y;
-	int r = cmp_str(a->subsys ? a->subsys->nqn : NULL, b->subsys ? b->subsys->nqn : NULL);
+	int r = cmp_name(a->subsys && a->subsys->name ? a->subsys->name : "",
+			 b->subsys && b->subsys->name ? b->subsys->name : "");
 
 	if (r)
 		return r;

@@ -42,7 +42,8 @@ struct ublkit_nvme_path;
 
 /*
  * Scan the running system's NVMe topology through libnvme. @flags: 0.
- * Namespaces come sorted by subsystem, then nsid; controllers by name.
+ * Namespaces come sorted by subsystem (nvme-subsys0, nvme-subsys1, ...),
+ * then nsid; controllers by name.
  * Returns 0 (an empty snapshot when there is no NVMe device or the nvme
  * driver is not loaded), -EXDEV when the context has a sysroot (libnvme
  * reads /sys and /dev of the running system itself), -ENOMEM.
