@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <libnvme.h>
+#include <pthread.h>
 #include <syslog.h>
 
 #include "ublkit-private.h"
@@ -105,7 +106,11 @@ static int walk_subsys(struct ublkit_ctx *ctx, struct ublkit_nvme *t, nvme_subsy
 	return 0;
 }
 
-static int libnvme_scan(struct ublkit_ctx *ctx, struct ublkit_nvme *t)
+/* libnvme 1.3 keeps a process-wide default host that every scan sets:
+ * one scan at a time. */
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int libnvme_scan_locked(struct ublkit_ctx *ctx, struct ublkit_nvme *t)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -147,6 +152,16 @@ static int libnvme_scan(struct ublkit_ctx *ctx, struct ublkit_nvme *t)
 	nvme_free_tree(root);
 	fclose(logf);
 	forward_log(ctx, text);
+	return r;
+}
+
+static int libnvme_scan(struct ublkit_ctx *ctx, struct ublkit_nvme *t)
+{
+	int r;
+
+	pthread_mutex_lock(&scan_lock);
+	r = libnvme_scan_locked(ctx, t);
+	pthread_mutex_unlock(&scan_lock);
 	return r;
 }
 

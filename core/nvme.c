@@ -820,7 +820,7 @@ UBLKIT_EXPORT int ublkit_nvme_ns_check(struct ublkit_ctx *ctx, const struct ublk
 		return -EINVAL;
 	r = ns_still_there(ctx, ns);
 	if (r < 0) {
-		if (u && u->struct_size >= offsetof(struct ublkit_blockdev_usage, type)) {
+		if (u && u->struct_size >= sizeof(uint32_t)) {
 			struct ublkit_blockdev_usage gone;
 
 			ublkit_blockdev_usage_init(&gone);

@@ -67,6 +67,11 @@ assert_eq 1 "$(jq -r .nsid <<<"$o")" "nsid"
 assert_eq $((64 << 20)) "$(jq -r .size <<<"$o")" "size"
 assert_eq "$nguid" "$(jq -r .nguid <<<"$o")" "NGUID"
 assert_eq "nguid.$nguid" "$(jq -r .identity <<<"$o")" "identity from the NGUID"
+# the target makes up a UUID for the namespace; Identify reports it
+assert_eq "$(cat "$cfg/subsystems/$nqn/namespaces/1/device_uuid")" "$(jq -r .uuid <<<"$o")" "UUID"
+# multipath: one path, through the loop controller
+assert_eq 1 "$(jq -r '.paths | length' <<<"$o")" "paths"
+assert_eq "$(jq -r .controller <<<"$o")" "$(jq -r '.paths[0].controller' <<<"$o")" "controller of the path"
 assert_eq free "$(jq -r .holder <<<"$o")" "holder"
 # the PCIe namespaces are still there
 assert_eq 2 "$(jq '[.[] | select(.transport == "pcie")] | length' <<<"$out")" "PCIe namespaces"
