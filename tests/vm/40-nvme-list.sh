@@ -45,7 +45,17 @@ for nsid in 1 2; do
 	assert_match "^nsid\\.$nsid\\..*nqn\\.2024-01\\.org\\.ublkit:subsys0\$" \
 		"$(jq -r .identity <<<"$o")" "$dev identity"
 	assert_eq nqn-nsid "$(jq -r .identity_kind <<<"$o")" "$dev identity kind"
-	log "$dev: $(jq -c '{nsid, size, model, serial, identity, holder}' <<<"$o")"
+	# the identifiers Identify reports (nvme-cli prints zeroes for none)
+	idns=$(nvme id-ns "$dev" -o json | tr -d '\n' | sed 's/,[[:space:]]*}/}/g')
+	descs=$(nvme ns-descs "$dev" -o json 2>/dev/null | tr -d '\n' | sed 's/,[[:space:]]*}/}/g') || true
+	jq -e . >/dev/null 2>&1 <<<"$descs" || descs='{}'
+	for f in nguid eui64; do
+		want=$(jq -r --arg f "$f" '.[$f] | if . == null or test("^0+$") then "null" else . end' <<<"$idns")
+		want=$(jq -r --arg f "$f" --arg w "$want" '.[$f] // $w' <<<"$descs")
+		assert_eq "$want" "$(jq -r --arg f "$f" '.[$f]' <<<"$o")" "$dev $f"
+	done
+	assert_eq "$(jq -r '.uuid // "null"' <<<"$descs")" "$(jq -r .uuid <<<"$o")" "$dev uuid"
+	log "$dev: $(jq -c '{nsid, size, model, serial, nguid, eui64, uuid, identity, holder}' <<<"$o")"
 done
 count=$(jq length <<<"$ours")
 assert_eq "$(jq '.Devices | length' <<<"$theirs")" "$count" "number of namespaces"
