@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <libnvme.h>
 #include <pthread.h>
 #include <syslog.h>

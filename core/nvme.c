@@ -8,9 +8,7 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <stddef.h>
 
 #include "ublkit-private.h"
 #include "ctx-private.h"
@@ -23,17 +21,13 @@
 static char *dup_or_null(const char *s)
 {
 	size_t n;
-	char *d;
 
 	if (!s)
 		return NULL;
 	n = strlen(s);
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n'))
 		n--;
-	if (!n)
-		return NULL;
-	d = strndup(s, n);
-	return d;
+	return n ? strndup(s, n) : NULL;
 }
 
 /* strdup() that tells a NULL input from a failed allocation. */
