@@ -63,10 +63,10 @@ static void holder_check(struct tool *t, const struct ublkit_nvme_ns *ns, struct
 	else if (h->u.found & UBLKIT_BLOCKDEV_HELD)
 		snprintf(h->word, sizeof(h->word), "held:%s",
 			 h->u.holder[0] ? h->u.holder : "exclusive");
-	else if ((h->u.found & UBLKIT_BLOCKDEV_SIGNATURE) && h->u.type[0])
-		snprintf(h->word, sizeof(h->word), "signature:%s", h->u.type);
 	else if (h->u.found & UBLKIT_BLOCKDEV_PARTITIONS)
 		snprintf(h->word, sizeof(h->word), "partitions");
+	else if ((h->u.found & UBLKIT_BLOCKDEV_SIGNATURE) && h->u.type[0])
+		snprintf(h->word, sizeof(h->word), "signature:%s", h->u.type);
 	else
 		snprintf(h->word, sizeof(h->word), "error:%s", strerror(-h->r));
 }
@@ -164,8 +164,8 @@ static int scan(struct tool *t, struct ublkit_nvme **n)
 static int cmd_nvme_list(struct tool *t, int argc, char **argv)
 {
 	struct ublkit_nvme *n = NULL;
+	int r, idw = (int)strlen("IDENTITY");
 	size_t count;
-	int r;
 
 	r = tool_parse_common(t, argc, argv, usage);
 	if (r >= 0)
@@ -178,11 +178,16 @@ static int cmd_nvme_list(struct tool *t, int argc, char **argv)
 	if (r >= 0)
 		return r;
 	count = ublkit_nvme_get_ns_count(n);
+	for (size_t i = 0; i < count; i++) {
+		int w = (int)strlen(ublkit_nvme_ns_get_identity(ublkit_nvme_get_ns(n, i)));
+
+		idw = w > idw ? w : idw;
+	}
 	if (t->json)
 		json_begin_array(NULL);
 	else if (count)
-		printf("%-14s %-24s %-20s %5s %10s %-44s %s\n", "DEVICE", "MODEL", "SERIAL", "NSID",
-		       "SIZE", "IDENTITY", "HOLDER");
+		printf("%-14s %-24s %-20s %5s %10s %-*s %s\n", "DEVICE", "MODEL", "SERIAL", "NSID",
+		       "SIZE", idw, "IDENTITY", "HOLDER");
 	for (size_t i = 0; i < count; i++) {
 		const struct ublkit_nvme_ns *ns = ublkit_nvme_get_ns(n, i);
 		struct holder h;
@@ -196,11 +201,11 @@ static int cmd_nvme_list(struct tool *t, int argc, char **argv)
 			json_end_object();
 			continue;
 		}
-		printf("%-14s %-24s %-20s %5u %10s %-44s %s\n", ublkit_nvme_ns_get_block_device(ns),
+		printf("%-14s %-24s %-20s %5u %10s %-*s %s\n", ublkit_nvme_ns_get_block_device(ns),
 		       or_dash(ublkit_nvme_ns_get_model(ns)), or_dash(ublkit_nvme_ns_get_serial(ns)),
 		       ublkit_nvme_ns_get_nsid(ns),
 		       tool_format_size(ublkit_nvme_ns_get_size(ns), size, sizeof(size)),
-		       ublkit_nvme_ns_get_identity(ns), h.word);
+		       idw, ublkit_nvme_ns_get_identity(ns), h.word);
 	}
 	if (t->json) {
 		json_end_array();

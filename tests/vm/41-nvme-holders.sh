@@ -1,7 +1,7 @@
 #!/bin/bash
 # Who holds a namespace: an ext4 on one namespace, swap on the other, a
-# dm linear over a namespace and a ublk server that serves it are each
-# reported, and only a clean namespace is "free".
+# dm linear over a namespace, a ublk server that serves it and a mounted
+# partition are each reported, and only a clean namespace is "free".
 # vm-timeout: 180
 . "$(dirname "$0")/lib.sh"
 
@@ -87,4 +87,30 @@ run umount "$mnt"
 expect_holder "$dev1" signature:ext4
 run wipefs -qa "$dev1"
 expect_holder "$dev1" free
-log "holders reported: ext4, mount, swap signature, active swap, dm, ublk server"
+
+# a partition table (an MBR with one Linux partition from 1 MiB on), and a
+# file system on the partition, mounted
+mbr() {
+	printf '\x00\x00\x00\x00\x83\x00\x00\x00\x00\x08\x00\x00\x00\x00\x10\x00'
+}
+run dd if=/dev/zero of="$dev1" bs=512 count=1 conv=notrunc status=none
+{ mbr | dd of="$dev1" bs=1 seek=446 conv=notrunc status=none; } || fail "cannot write an MBR"
+printf '\x55\xaa' | dd of="$dev1" bs=1 seek=510 conv=notrunc status=none
+run blockdev --rereadpt "$dev1"
+udevadm settle -t 30
+part=${dev1}p1
+wait_for 10 test -b "$part" || fail "$part did not appear"
+expect_holder "$dev1" partitions
+run mkfs.ext4 -q -F "$part"
+run mount "$part" "$mnt"
+expect_holder "$dev1" "mounted:$mnt"
+assert_ok ublkit nvme info "$dev1" --json
+assert_match "${part##*/} is mounted on $mnt" "$(jq -r .namespace.usage.reason <<<"$out")" "reason names the partition"
+run umount "$mnt"
+run wipefs -qa "$part"
+run wipefs -qa "$dev1"
+run blockdev --rereadpt "$dev1"
+udevadm settle -t 30
+wait_for 10 test ! -e "$part" || fail "$part is still there"
+expect_holder "$dev1" free
+log "holders reported: ext4, mount, swap signature, active swap, dm, ublk server, partitions"
