@@ -876,7 +876,6 @@ void nvme_health_decode(const void *smart_log, struct ublkit_nvme_health *h)
 {
 	const uint8_t *p = smart_log;
 
-	memset(h, 0, sizeof(*h));
 	h->critical_warning = p[0];
 	h->temperature = le16(p + 1);
 	h->available_spare = p[3];

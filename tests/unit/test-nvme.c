@@ -252,6 +252,29 @@ static void test_multipath(void)
 	CHECK(ublkit_nvme_ctrl_get_subsysnqn(a) != NULL);
 	ublkit_nvme_unref(t);
 
+	/* a namespace nothing is known about sorts first and still has an identity */
+	t = nvme_topo_new();
+	s = nvme_topo_add_subsys(t, "nvme-subsys3", "nqn.m", "nvm");
+	a = nvme_topo_add_ctrl(t, s, &fa);
+	ns = nvme_topo_add_ns(t, s, a, &f);
+	{
+		struct nvme_ns_facts orphan = { .name = "nvme7n1", .nsid = 1 };
+		struct nvme_ns_facts via_ctrl = { .name = "nvme3n1", .nsid = 1 };
+		struct ublkit_nvme_ns *o = nvme_topo_add_ns(t, NULL, NULL, &orphan);
+		struct ublkit_nvme_ns *v = nvme_topo_add_ns(t, NULL, a, &via_ctrl);
+
+		CHECK_EQ(nvme_topo_finish(t), 0);
+		CHECK(ublkit_nvme_get_ns(t, 0) == o);
+		CHECK(ublkit_nvme_get_ns(t, 1) == v);
+		CHECK(ublkit_nvme_get_ns(t, 2) == ns);
+		CHECK_STREQ(ublkit_nvme_ns_get_identity(o), "nsid.1.unknown");
+		CHECK(ublkit_nvme_ns_get_subsys(o) == NULL && ublkit_nvme_ns_get_ctrl(o) == NULL);
+		/* the subsystem of its controller */
+		CHECK(ublkit_nvme_ns_get_subsys(v) == s);
+		CHECK_STREQ(ublkit_nvme_ns_get_identity(v), "nsid.1.nqn.m");
+	}
+	ublkit_nvme_unref(t);
+
 	/* no live path: the first one */
 	t = nvme_topo_new();
 	s = nvme_topo_add_subsys(t, "nvme-subsys3", "nqn.m", "nvm");
@@ -328,6 +351,18 @@ static void test_health_decode(void)
 	CHECK_EQ(h.temperature_sensor[0], 0);
 	CHECK(ublkit_nvme_health_ok(&h, 80, why, sizeof(why)));
 	CHECK(strstr(why, "healthy") != NULL);
+
+	/* libnvme cannot look at a sysroot */
+	{
+		char *root = fake_root_new();
+
+		nvme_set_source(ctx, NULL);
+		CHECK_EQ(ublkit_ctx_set_sysroot(ctx, root), 0);
+		CHECK_EQ(ublkit_nvme_ctrl_read_health(ctx, c, &h), -EXDEV);
+		CHECK_EQ(ublkit_ctx_set_sysroot(ctx, NULL), 0);
+		fake_nvme_install(ctx);
+		fake_root_free(root);
+	}
 
 	/* failures pass through */
 	fake_nvme_fail_health(-ENODEV);
