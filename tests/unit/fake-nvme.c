@@ -11,8 +11,8 @@
 #define QEMU_NQN "nqn.2019-08.org.qemu:nqn.2024-01.org.ublkit:subsys0"
 #define LOOP_NQN "nqn.2024-01.org.ublkit:loop-test"
 
-/* SMART / health log of QEMU 7.2's controller (log page 02h): 323 K,
- * spare 100% (threshold 10%), 0% used, counters of a freshly booted guest. */
+/* A health log (page 02h) of a healthy drive: 323 K as QEMU 7.2 reports,
+ * spare 100% (threshold 10%; QEMU reports 0 and 0), 0% used. */
 const unsigned char fake_nvme_smart_log[512] = {
 	[0] = 0x00,		/* critical warning */
 	[1] = 0x43, [2] = 0x01,	/* 323 K */
@@ -45,12 +45,12 @@ static int fake_scan(struct ublkit_ctx *ctx, struct ublkit_nvme *t)
 	struct ublkit_nvme_ctrl *c0, *c1, *c2;
 	struct nvme_ctrl_facts f0 = {
 		.name = "nvme0", .model = "QEMU NVMe Ctrl", .serial = "ublkit0001",
-		.firmware = "7.2.5", .transport = "pcie", .address = "0000:00:04.0",
+		.firmware = "7.2.22", .transport = "pcie", .address = "0000:00:04.0",
 		.state = "live",
 	};
 	struct nvme_ctrl_facts f1 = {
 		.name = "nvme1", .model = "Linux", .serial = "8b3c7d8a5e0c4f6e",
-		.firmware = "6.12.0", .transport = "loop", .state = "live",
+		.firmware = "6.12.117", .transport = "loop", .state = "live",
 	};
 	/* Identify strings come space padded */
 	struct nvme_ctrl_facts f2 = {

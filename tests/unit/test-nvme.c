@@ -173,7 +173,7 @@ static void test_topology(void)
 	CHECK(ublkit_nvme_path_get_ctrl(ublkit_nvme_ns_get_path(ns, 0)) == c);
 	CHECK_STREQ(ublkit_nvme_ns_get_model(ns), "QEMU NVMe Ctrl");
 	CHECK_STREQ(ublkit_nvme_ns_get_serial(ns), "ublkit0001");
-	CHECK_STREQ(ublkit_nvme_ns_get_firmware(ns), "7.2.5");
+	CHECK_STREQ(ublkit_nvme_ns_get_firmware(ns), "7.2.22");
 	CHECK_STREQ(ublkit_nvme_subsys_get_nqn(ublkit_nvme_ns_get_subsys(ns)), QEMU_NQN);
 	CHECK_STREQ(ublkit_nvme_subsys_get_name(ublkit_nvme_ns_get_subsys(ns)), "nvme-subsys0");
 	CHECK_STREQ(ublkit_nvme_subsys_get_type(ublkit_nvme_ns_get_subsys(ns)), "nvm");
