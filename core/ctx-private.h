@@ -9,6 +9,7 @@
 
 struct ublk_ctrl;
 struct ublk_ctrl_transport;
+struct nvme_source;
 
 #define UBLKIT_DEFAULT_CTRL_TIMEOUT_MS 30000
 
@@ -24,6 +25,7 @@ struct ublkit_ctx {
 	pthread_mutex_t ctrl_lock;
 	struct ublk_ctrl *ctrl;	/* control ring, opened on first use */
 	const struct ublk_ctrl_transport *ctrl_transport;	/* NULL: the kernel's */
+	const struct nvme_source *nvme_source;	/* NULL: libnvme */
 };
 
 #endif

@@ -79,5 +79,13 @@ contains err "needs --size" "add says --size is missing"
 expect 2 "add: --recovery does not fit mem" "$UBLKIT" add --target mem --size 1G --recovery
 expect 2 "add: file needs --file" "$UBLKIT" add --target file
 
+expect 0 "nvme --help" "$UBLKIT" nvme --help
+contains out "nvme info DEVICE" "nvme --help shows info"
+expect 2 "nvme without a command is a usage error" "$UBLKIT" nvme
+expect 2 "nvme info without a device is a usage error" "$UBLKIT" nvme info
+expect 2 "unknown nvme command" "$UBLKIT" nvme frob
+expect 3 "nvme list cannot look at a sysroot" "$UBLKIT" --sysroot "$root" nvme list
+contains err "cannot look at a --sysroot" "nvme list says why"
+expect 3 "nvme info cannot look at a sysroot" "$UBLKIT" --sysroot "$root" nvme info /dev/nvme0n1 --json
 echo "1..$n"
 [ "$fails" -eq 0 ]
