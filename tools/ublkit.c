@@ -21,6 +21,7 @@ static const struct tool_cmd commands[] = {
 	{ "cleanup", cmd_cleanup, "recover or delete orphaned devices" },
 	{ "recover", cmd_recover, "restart the server of a quiesced device" },
 	{ "swap", cmd_swap, "swap on a ublk device with a hardened server: on, off, status" },
+	{ "dm", cmd_dm, "device-mapper devices: linear, striped, crypt, thin, cache" },
 	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
 	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
 	{ "version", cmd_version, "print the version of the tool and the library" },
