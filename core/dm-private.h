@@ -92,6 +92,9 @@ int dm_status_parse(struct ublkit_dm_status *st, const char *type, uint64_t leng
 		    const char *status, const char *table);
 struct ublkit_dm_status *dm_status_alloc(const char *name);
 void dm_status_set(struct ublkit_dm_status *st, int value, uint64_t v);
+/* The event type (enum ublkit_dm_event_type) a changed device's status
+ * means, and a sentence for people in @msg. */
+int dm_status_classify(const struct ublkit_dm_status *st, char *msg, size_t size);
 
 /* dm.c */
 struct dm_task;

@@ -389,3 +389,51 @@ UBLKIT_EXPORT int ublkit_dm_status_get_value(const struct ublkit_dm_status *st, 
 	*ret = st->v[value];
 	return 0;
 }
+
+/* ---- events ---------------------------------------------------------- */
+
+static uint64_t value(const struct ublkit_dm_status *st, int v)
+{
+	uint64_t x = 0;
+
+	(void)ublkit_dm_status_get_value(st, v, &x);
+	return x;
+}
+
+/* What a changed device's status says happened, and a sentence for people. */
+int dm_status_classify(const struct ublkit_dm_status *st, char *msg, size_t size)
+{
+	const char *name = ublkit_dm_status_get_name(st);
+	int mode = ublkit_dm_status_get_mode(st);
+	uint64_t used = value(st, UBLKIT_DM_DATA_USED_BLOCKS);
+	uint64_t total = value(st, UBLKIT_DM_DATA_TOTAL_BLOCKS);
+
+	if (ublkit_dm_status_is_failed(st)) {
+		snprintf(msg, size, "%s: the %s target failed", name,
+			 ublkit_dm_kind_name(ublkit_dm_status_get_kind(st)));
+		return UBLKIT_DM_EVENT_FAILED;
+	}
+	if (ublkit_dm_status_get_kind(st) != UBLKIT_DM_THIN_POOL) {
+		snprintf(msg, size, "%s: the target signalled an event", name);
+		return UBLKIT_DM_EVENT_CHANGED;
+	}
+	if (mode == UBLKIT_DM_MODE_READ_ONLY) {
+		snprintf(msg, size, "%s: the pool went read-only (metadata trouble%s)", name,
+			 ublkit_dm_status_needs_check(st) ? ", needs thin_check" : "");
+		return UBLKIT_DM_EVENT_FAILED;
+	}
+	if (mode == UBLKIT_DM_MODE_OUT_OF_DATA_SPACE) {
+		snprintf(msg, size, "%s: the pool is out of data space (%" PRIu64 " of %" PRIu64
+			 " blocks used): writes to new blocks wait, then fail", name, used, total);
+		return UBLKIT_DM_EVENT_OUT_OF_SPACE;
+	}
+	if (ublkit_dm_status_below_low_water(st)) {
+		snprintf(msg, size, "%s: %" PRIu64 " of %" PRIu64 " data blocks used, at or below "
+			 "the low-water mark of %" PRIu64 " free blocks", name, used, total,
+			 value(st, UBLKIT_DM_LOW_WATER_BLOCKS));
+		return UBLKIT_DM_EVENT_LOW_WATER;
+	}
+	snprintf(msg, size, "%s: the pool signalled an event (%" PRIu64 " of %" PRIu64
+		 " data blocks used)", name, used, total);
+	return UBLKIT_DM_EVENT_CHANGED;
+}

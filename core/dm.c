@@ -51,6 +51,8 @@ static void dm_log_to_ctx(int level, const char *file, int line, int dm_errno_or
 	va_start(ap, f);
 	vsnprintf(msg, sizeof(msg), f, ap);
 	va_end(ap);
+	if (!strcmp(msg, "<backtrace>"))
+		return;
 	ublkit_log(ctx, prio, file, line, "libdevmapper", "libdevmapper: %s", msg);
 }
 
@@ -670,6 +672,9 @@ UBLKIT_EXPORT int ublkit_dm_get_holder(struct ublkit_ctx *ctx, const char *name,
 
 	if (!ctx || !name || !buf || !size)
 		return -EINVAL;
+	r = dm_ready(ctx);
+	if (r < 0)
+		return r;
 	r = dev_look(ctx, name, &l);
 	dm_log_enter(NULL);
 	if (r < 0)
