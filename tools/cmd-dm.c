@@ -275,7 +275,7 @@ static int parse_create(struct tool *t, const char *verb, int argc, char **argv,
 	argv++;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hj", create_longopts, NULL)) != -1) {
-		if (c == 'h' || c == 'j' || c == '?' || c == ':') {
+		if (c == 'h' || c == 'j' || c == 'J' || c == '?' || c == ':') {
 			r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
 			if (r >= 0)
 				return r;
