@@ -261,6 +261,7 @@ static int parse_striped(struct ublkit_dm_status *st, const char *status, const 
 {
 	char buf[1024], *w[2 * UBLKIT_DM_MAX_STRIPES + 8];
 	uint64_t stripes, dead = 0;
+	const char *health;
 	int n;
 
 	n = split(table, buf, sizeof(buf), w, (int)ARRAY_SIZE(w));
@@ -273,7 +274,13 @@ static int parse_striped(struct ublkit_dm_status *st, const char *status, const 
 	if (n < 2 || u64(w[0], &stripes) < 0 || stripes == 0 || (uint64_t)n < stripes + 2)
 		return -EBADMSG;
 	dm_status_set(st, UBLKIT_DM_STRIPES, stripes);
-	for (const char *c = w[stripes + 1]; *c; c++)
+	/* "<#stripes> <dev>... 1 <A|D per stripe>"; kernels before 4.x lacked the "1" */
+	health = w[stripes + 1];
+	if (!strcmp(health, "1") && (uint64_t)n >= stripes + 3)
+		health = w[stripes + 2];
+	if (strlen(health) != stripes)
+		return -EBADMSG;
+	for (const char *c = health; *c; c++)
 		if (*c == 'D')
 			dead++;
 		else if (*c != 'A')

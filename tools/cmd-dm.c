@@ -327,10 +327,11 @@ static int explain(struct tool *t, int r, const char *what, const char *name)
 		tool_error("%s %s: the system lacks what is needed (see above)", what, name);
 		return EXIT_UNSUPPORTED;
 	case -EBUSY:
+		/* the library named the holder; ask again only if it has moved on */
 		if (ublkit_dm_get_holder(t->ctx, name, why, sizeof(why)) > 0)
-			tool_error("%s %s: in use: %s", what, name, why);
+			tool_error("%s %s: refused, the device is in use (%s)", what, name, why);
 		else
-			tool_error("%s %s failed: the device is busy", what, name);
+			tool_error("%s %s failed: the device was busy", what, name);
 		return EXIT_FAIL;
 	case -EPERM:
 		tool_error("%s %s: refused, the device is not ublkit's", what, name);

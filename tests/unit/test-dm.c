@@ -505,17 +505,23 @@ static void test_status_geometry(void)
 {
 	struct ublkit_dm_status *st;
 
-	st = parse("striped", 2097152, "2 259:1 259:2 AA", "2 128 259:1 0 259:2 0", 0);
+	/* as Linux 6.12 shows it */
+	st = parse("striped", 2097152, "2 259:1 259:3 1 AA", "2 128 259:1 0 259:3 0", 0);
 	CHECK_EQ(val(st, UBLKIT_DM_STRIPES), 2);
 	CHECK_EQ(val(st, UBLKIT_DM_CHUNK_SECTORS), 128);
 	CHECK_EQ(val(st, UBLKIT_DM_STRIPES_FAILED), 0);
 	CHECK(!ublkit_dm_status_is_failed(st));
 	ublkit_dm_status_unref(st);
-	st = parse("striped", 2097152, "2 259:1 259:2 AD", "2 128 259:1 0 259:2 0", 0);
+	st = parse("striped", 2097152, "2 259:1 259:3 1 AD", "2 128 259:1 0 259:3 0", 0);
 	CHECK_EQ(val(st, UBLKIT_DM_STRIPES_FAILED), 1);
 	CHECK(ublkit_dm_status_is_failed(st));
 	ublkit_dm_status_unref(st);
-	ublkit_dm_status_unref(parse("striped", 8, "2 259:1 259:2 AX", NULL, -EBADMSG));
+	/* without the count, as older kernels wrote it */
+	st = parse("striped", 2097152, "2 259:1 259:3 DA", NULL, 0);
+	CHECK_EQ(val(st, UBLKIT_DM_STRIPES_FAILED), 1);
+	ublkit_dm_status_unref(st);
+	ublkit_dm_status_unref(parse("striped", 8, "2 259:1 259:2 1 AX", NULL, -EBADMSG));
+	ublkit_dm_status_unref(parse("striped", 8, "2 259:1 259:2 1 AAA", NULL, -EBADMSG));
 	ublkit_dm_status_unref(parse("striped", 8, "3 259:1 259:2", NULL, -EBADMSG));
 
 	st = parse("linear", 524288, "", "259:1 131072", 0);
