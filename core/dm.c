@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
 #include <pthread.h>
@@ -966,6 +967,37 @@ static void thin_delete(struct ublkit_ctx *ctx, const char *pool, uint32_t id)
 			 strerror(-r));
 }
 
+/*
+ * A new pool or cache formats its metadata only when the superblock is
+ * all zeroes; anything else is taken for existing metadata (and fails its
+ * checksum). Zero it, as lvm does, through an exclusive open: a device
+ * that is mounted or held is refused by the kernel, not overwritten.
+ */
+static int wipe_metadata(struct ublkit_ctx *ctx, const char *name, const struct dm_slot *s)
+{
+	char path[64];
+	void *zero = NULL;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/dev/block/%u:%u", major(s->use), minor(s->use));
+	fd = ublkit_open(ctx, path, O_WRONLY | O_EXCL | O_DIRECT | O_CLOEXEC);
+	if (fd < 0) {
+		log_error(ctx, "%s: cannot open its metadata device %s: %s", name, s->path,
+			  strerror(-fd));
+		return fd;
+	}
+	if (posix_memalign(&zero, 4096, 4096)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memset(zero, 0, 4096);
+	if (pwrite(fd, zero, 4096, 0) != 4096 || fsync(fd) < 0)
+		r = log_ret(ctx, neg_errno(), "%s: cannot clear its metadata on %s", name, s->path);
+	free(zero);
+	close(fd);
+	return r;
+}
+
 static int create_main(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_table *t,
 		       unsigned int flags)
 {
@@ -1022,6 +1054,8 @@ static int create_all(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm
 			return r;
 	}
 	r = create_parts(ctx, name, t);
+	if (r >= 0 && (t->kind == UBLKIT_DM_THIN_POOL || t->kind == UBLKIT_DM_CACHE))
+		r = wipe_metadata(ctx, name, &t->slot[0]);
 	if (r >= 0)
 		r = create_main(ctx, name, t, flags);
 	if (r < 0) {

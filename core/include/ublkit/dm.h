@@ -193,9 +193,11 @@ int ublkit_dm_table_cache(struct ublkit_ctx *ctx, const struct ublkit_dm_range *
  * Create device @name (letters, digits and "_.+-", at most
  * UBLKIT_DM_NAME_MAX bytes) with table @t and activate it: the target's
  * module is loaded, parts are created first, a thin volume is created in
- * its pool. Returns 0 once udev has processed the device
- * (/dev/mapper/NAME exists). On failure nothing is left: no device, no
- * part, no thin volume in the pool.
+ * its pool. A thin pool or a cache gets fresh metadata: the first 4 KiB
+ * of its metadata device are zeroed (opened exclusively: a device in use
+ * is refused, not overwritten). Returns 0 once udev has processed the
+ * device (/dev/mapper/NAME exists). On failure nothing is left: no
+ * device, no part, no thin volume in the pool.
  */
 int ublkit_dm_create(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_table *t,
 		     unsigned int flags);
