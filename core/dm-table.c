@@ -305,13 +305,20 @@ static int check_overlap(struct ublkit_dm_table *t)
 	return 0;
 }
 
-/* A range short of the whole device becomes a part for kinds that take whole devices. */
-static void mark_parts(struct ublkit_dm_table *t)
+/*
+ * A range short of the whole device becomes a part for kinds that take
+ * whole devices. Slot @bounded (-1: none) is one whose use the table's
+ * length bounds (a pool's data, a cache's origin): a range of it from
+ * the start needs no part.
+ */
+static void mark_parts(struct ublkit_dm_table *t, int bounded)
 {
 	for (unsigned int i = 0; i < t->nslots; i++) {
 		struct dm_slot *s = &t->slot[i];
 
 		s->part = s->offset != 0 || s->length != s->dev_sectors;
+		if ((int)i == bounded && s->offset == 0)
+			s->part = false;
 		if (s->part)
 			s->use = 0;
 	}
@@ -516,7 +523,7 @@ UBLKIT_EXPORT int ublkit_dm_table_thin_pool(struct ublkit_ctx *ctx,
 		return -ERANGE;
 	}
 	t->slot[1].length = blocks * block_sectors;
-	mark_parts(t);
+	mark_parts(t, 1);
 	t->block = block_sectors;
 	t->low_water = low_water_blocks;
 	t->pool_flags = flags;
@@ -589,7 +596,7 @@ UBLKIT_EXPORT int ublkit_dm_table_cache(struct ublkit_ctx *ctx,
 		log_error(ctx, "cache: the fast device is smaller than one cache block");
 		return -ERANGE;
 	}
-	mark_parts(t);
+	mark_parts(t, 2);
 	t->block = block_sectors;
 	t->cache_mode = mode;
 	t->size = t->slot[2].length;

@@ -105,17 +105,22 @@ static int task_run(struct dm_task *dmt)
 }
 
 /* Run a task that makes udev act, and wait for udev whatever happened. */
-static int task_run_udev(struct ublkit_ctx *ctx, struct dm_task *dmt)
+static int task_run_udev_flags(struct ublkit_ctx *ctx, struct dm_task *dmt, uint16_t flags)
 {
 	uint32_t cookie = 0;
 	int r;
 
-	if (!dm_task_set_cookie(dmt, &cookie, 0))
+	if (!dm_task_set_cookie(dmt, &cookie, flags))
 		return log_ret(ctx, -EIO, "cannot set up a udev cookie");
 	r = task_run(dmt);
 	if (!dm_udev_wait(cookie))
 		log_warn(ctx, "waiting for udev (cookie 0x%x) failed", cookie);
 	return r;
+}
+
+static int task_run_udev(struct ublkit_ctx *ctx, struct dm_task *dmt)
+{
+	return task_run_udev_flags(ctx, dmt, 0);
 }
 
 struct look {
@@ -786,8 +791,11 @@ static int load_modules(struct ublkit_ctx *ctx, int kind)
 
 /* Create and activate @name with one target; the key of @params is wiped by the caller. */
 static int create_one(struct ublkit_ctx *ctx, const char *name, const char *uuid, uint64_t size,
-		      const char *type, const char *params, bool read_only)
+		      const char *type, const char *params, bool read_only, bool hidden)
 {
+	/* a part is its owner's business: no blkid probe, no by-id links, as lvm's sub-volumes */
+	uint16_t flags = hidden ? DM_UDEV_DISABLE_DISK_RULES_FLAG | DM_UDEV_DISABLE_OTHER_RULES_FLAG
+				: 0;
 	_cleanup_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_CREATE, name);
 
 	if (!dmt)
@@ -797,7 +805,7 @@ static int create_one(struct ublkit_ctx *ctx, const char *name, const char *uuid
 		return -ENOMEM;
 	if (read_only && !dm_task_set_ro(dmt))
 		return -ENOMEM;
-	return task_run_udev(ctx, dmt);
+	return task_run_udev_flags(ctx, dmt, flags);
 }
 
 static int load_one(struct ublkit_ctx *ctx, const char *name, uint64_t size, const char *type,
@@ -860,7 +868,7 @@ static int create_parts(struct ublkit_ctx *ctx, const char *owner, struct ublkit
 			return log_ret(ctx, r, "%s: the name is too long for its parts", owner);
 		snprintf(params, sizeof(params), "%u:%u %" PRIu64, major(s->devnum), minor(s->devnum),
 			 s->offset);
-		r = create_one(ctx, name, uuid, s->length, "linear", params, false);
+		r = create_one(ctx, name, uuid, s->length, "linear", params, false, true);
 		if (r == -EBUSY)
 			log_error(ctx, "cannot create %s: a device with that name or UUID exists",
 				  name);
@@ -1011,7 +1019,7 @@ static int create_main(struct ublkit_ctx *ctx, const char *name, struct ublkit_d
 	if (r < 0)
 		return log_ret(ctx, r, "%s: the table does not fit", name);
 	r = create_one(ctx, name, uuid, t->size, dm_kind_target(t->kind), params,
-		       flags & UBLKIT_DM_READ_ONLY);
+		       flags & UBLKIT_DM_READ_ONLY, false);
 	explicit_bzero(params, sizeof(params));
 	if (r == -EBUSY)
 		log_error(ctx, "cannot create %s: a device with that name or UUID exists", name);

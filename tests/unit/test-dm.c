@@ -218,6 +218,15 @@ static void test_thin_pool(void)
 	CHECK_STREQ(params(t, false), "253:7 259:1 128 512 0");
 	t = ublkit_dm_table_unref(t);
 
+	/* the pool's length bounds its data: a range from the start needs no part */
+	data.length_sectors = 1048576;
+	CHECK_EQ(ublkit_dm_table_thin_pool(ctx, &meta, &data, 0, 0, 0, &t), 0);
+	CHECK(!t->slot[1].part);
+	CHECK_EQ(ublkit_dm_table_get_size(t), 1048576);
+	CHECK_STREQ(params(t, false), "<tmeta> 259:1 128 0 0");
+	t = ublkit_dm_table_unref(t);
+	data.length_sectors = 0;
+
 	/* data rounded down to whole blocks; failing when full on request */
 	CHECK_EQ(ublkit_dm_table_thin_pool(ctx, &meta, &data2, 256, 0,
 					   UBLKIT_DM_POOL_ERROR_IF_NO_SPACE, &t), 0);

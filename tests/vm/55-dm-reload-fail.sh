@@ -1,8 +1,9 @@
 #!/bin/bash
 # A failure between suspend and resume never leaves a device suspended.
 # The injected failure is a table the kernel takes on load and refuses on
-# resume: a thin pool reloaded onto a data device smaller than its
-# metadata records. ublkit puts the old table back and the pool, with its
+# resume: a thin pool reloaded with fewer data blocks than its metadata
+# records (the kernel takes a pool's new table on load and checks its size
+# against the metadata only when resuming). ublkit puts the old table back and the pool, with its
 # thin volume and its data, ends active. A table the kernel refuses on load
 # (a device another user holds exclusively) changes nothing.
 # vm-timeout: 240
@@ -18,7 +19,7 @@ not_suspended() { # NAME
 	assert_eq active "$(ublkit dm status --json "$1" | jq -r .state)" "state of $1"
 }
 
-# whole devices of ublkit's own for the pool: metadata, data, a smaller data
+# whole devices of ublkit's own for the pool (metadata, data), and another
 assert_ok ublkit dm create linear rmeta --device "$ns2" --length 16M
 assert_ok ublkit dm create linear rdata --device "$ns1" --length 256M
 assert_ok ublkit dm create linear rsmall --device "$ns1" --offset 256M --length 128M
@@ -30,7 +31,8 @@ table=$(dmsetup table rpool)
 
 # the kernel loads this table, then refuses it when resuming
 t0=$(now_ms)
-assert_fails ublkit dm reload thin-pool rpool --metadata /dev/mapper/rmeta --data /dev/mapper/rsmall
+assert_fails ublkit dm reload thin-pool rpool --metadata /dev/mapper/rmeta --data /dev/mapper/rdata \
+	--data-length 128M
 log "the refused reload took $(($(now_ms) - t0)) ms"
 assert_match "old table is back" "$out" "what ublkit says"
 dmesg | grep -i "too small" | tail -n 2 || true
