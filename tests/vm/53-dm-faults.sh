@@ -3,20 +3,23 @@
 # file device and under a ublkit linear device. Errors reach fio as EIO,
 # nothing hangs, the kernel does not warn (checked by guest-run). A remove
 # while a process holds the device, or while it is mounted, is refused with
-# the holder named.
+# the holder named. A striped device with a failing leg reports a failed
+# event to 'ublkit dm watch'.
 # vm-timeout: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-dm.sh"
 . "$(dirname "$0")/lib-ublk.sh"
 need_cmd mkfs.ext4 timeout
-holder_pid=
+holder_pid='' watch_pid=''
 cleanup() {
 	[[ -z $holder_pid ]] || kill "$holder_pid" 2>/dev/null || true
+	[[ -z $watch_pid ]] || kill "$watch_pid" 2>/dev/null || true
 	umount /mnt/dmtest 2>/dev/null || true
 	ublkit del --all >/dev/null 2>&1 || true
 	dm_cleanup
 	dmsetup remove err0 2>/dev/null || true
 	dmsetup remove flk0 2>/dev/null || true
+	dmsetup remove ok0 2>/dev/null || true
 }
 trap cleanup EXIT
 wipefs -a -q "$ns2"
@@ -48,8 +51,23 @@ for lower in err0 flk0; do
 	fio_eio "/dev/mapper/lin-$lower" "linear over $lower"
 	assert_ok ublkit dm remove "lin-$lower"
 done
-assert_ok dmsetup remove flk0
-assert_ok dmsetup remove err0
+# a striped device with one failing leg: its target signals, 'dm watch' says it failed
+run dmsetup create ok0 --table "0 $sectors linear $ns2 $sectors"
+assert_ok ublkit dm create striped str-err --device /dev/mapper/ok0 --device /dev/mapper/err0
+ublkit dm watch --json --count 1 --timeout 60 >/tmp/watch.json 2>&1 &
+watch_pid=$!
+sleep 1
+fio_eio /dev/mapper/str-err "striped over ok0 and err0"
+wait "$watch_pid" || { cat /tmp/watch.json; fail "dm watch saw no event"; }
+watch_pid=
+cat /tmp/watch.json
+assert_eq failed "$(jq -r .event /tmp/watch.json)" "event of the striped device"
+assert_eq str-err "$(jq -r .name /tmp/watch.json)" "device of the event"
+assert_ok ublkit dm status str-err --json
+assert_eq 1 "$(jq -r .status.stripes_failed <<<"$out")" "failed stripes"
+assert_eq true "$(jq -r .status.failed <<<"$out")" "status failed"
+assert_ok ublkit dm remove str-err
+assert_ok dmsetup remove ok0 flk0 err0
 nothing_left "the faults"
 
 # --- a remove while the device is in use is refused, naming the holder ------
