@@ -322,17 +322,11 @@ static int device_fill(struct ublkit_ctx *ctx, struct ublkit_dm_device *d)
 	return 0;
 }
 
-UBLKIT_EXPORT int ublkit_dm_device_new(struct ublkit_ctx *ctx, const char *name,
-				       struct ublkit_dm_device **ret)
+static int device_new(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_device **ret)
 {
 	_cleanup_device_ struct ublkit_dm_device *d = NULL;
 	int r;
 
-	if (!ctx || !name || !*name || !ret)
-		return -EINVAL;
-	r = dm_ready(ctx);
-	if (r < 0)
-		return r;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -345,6 +339,17 @@ UBLKIT_EXPORT int ublkit_dm_device_new(struct ublkit_ctx *ctx, const char *name,
 	*ret = d;
 	d = NULL;
 	return 0;
+}
+
+UBLKIT_EXPORT int ublkit_dm_device_new(struct ublkit_ctx *ctx, const char *name,
+				       struct ublkit_dm_device **ret)
+{
+	int r;
+
+	if (!ctx || !name || !*name || !ret)
+		return -EINVAL;
+	r = dm_ready(ctx);
+	return r < 0 ? r : device_new(ctx, name, ret);
 }
 
 UBLKIT_EXPORT const char *ublkit_dm_device_get_name(const struct ublkit_dm_device *d)
@@ -515,7 +520,7 @@ UBLKIT_EXPORT int ublkit_dm_list(struct ublkit_ctx *ctx, unsigned int flags,
 		struct ublkit_dm_device *d;
 		bool ours;
 
-		if (ublkit_dm_device_new(ctx, names[i].name, &d) < 0)
+		if (device_new(ctx, names[i].name, &d) < 0)
 			continue;	/* removed in between */
 		ours = ublkit_dm_device_is_ublkit(d);
 		if ((!ours && !(flags & UBLKIT_DM_LIST_ALL)) ||

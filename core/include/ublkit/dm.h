@@ -34,7 +34,9 @@
  * this API installs one that hands libdevmapper's messages to the log of
  * the context that made the call (as debug or warning lines) and keeps
  * them off stderr; a program that installs its own with
- * dm_log_with_errno_init() afterwards takes them over.
+ * dm_log_with_errno_init() afterwards takes them over. libdevmapper's
+ * state (its control fd, udev cookies) is process-wide: call this API
+ * from one thread at a time.
  *
  * Sizes are in 512-byte sectors, named so. Every function returns 0 (or
  * a documented value >= 0) on success and a negative errno on failure:
