@@ -327,7 +327,8 @@ static int explain(struct tool *t, int r, const char *what, const char *name)
 		tool_error("%s %s: the system lacks what is needed (see above)", what, name);
 		return EXIT_UNSUPPORTED;
 	case -EBUSY:
-		/* the library named the holder; ask again only if it has moved on */
+		if (strcmp(what, "remove") != 0)
+			return tool_fail(r, "%s %s failed (see above)", what, name);
 		if (ublkit_dm_get_holder(t->ctx, name, why, sizeof(why)) > 0)
 			tool_error("%s %s: refused, the device is in use (%s)", what, name, why);
 		else
