@@ -38,6 +38,7 @@ static struct ublkit_ctx *ctx_fake(void)
 		fake_write(root, "/sys/dev/block/259:2/size", "1048576\n");
 		fake_write(root, "/sys/dev/block/259:2/wwid", "nvme.1b36-ns2\n");
 		fake_write(root, "/sys/dev/block/253:4/size", "4096\n");
+		fake_write(root, "/sys/dev/block/7:0/size", "100\n");
 		fake_write(root, "/sys/dev/block/253:4/dm/uuid", "LVM-abc\n");
 		fake_write(root, "/dev/nvme0n1", "not a device\n");
 	}
@@ -93,6 +94,13 @@ static void test_linear(void)
 	CHECK(ublkit_dm_table_format(t, buf, sizeof(buf)) > 0);
 	CHECK_STREQ(buf, "0 524288 linear 259:1 131072");
 	CHECK_EQ(ublkit_dm_table_format(t, buf, 10), -ENOBUFS);
+	/* "259:1 131072" is 12 bytes: it fits 13, not 12, and a short buffer is wiped */
+	CHECK_EQ(dm_table_params(t, false, buf, 13), 12);
+	CHECK_STREQ(buf, "259:1 131072");
+	CHECK_EQ(dm_table_params(t, false, buf, 12), -ENOBUFS);
+	CHECK_EQ(buf[0], 0);
+	CHECK_EQ(dm_table_params(t, false, buf, 6), -ENOBUFS);
+	CHECK_EQ(dm_table_params(t, false, buf, 0), -ENOBUFS);
 	t = ublkit_dm_table_unref(t);
 	CHECK(t == NULL);
 
@@ -128,6 +136,7 @@ static void test_striped(void)
 	struct ublkit_ctx *ctx = ctx_fake();
 	const char *two[] = { "259:1", "259:2" };
 	const char *same[] = { "259:1", "259:1" };
+	const char *tiny[] = { "259:1", "7:0" };
 	struct ublkit_dm_table *t = NULL;
 
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 0, 0, &t), 0);
@@ -145,6 +154,11 @@ static void test_striped(void)
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 128, 4096 + 128, &t), -EINVAL);
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 128, 2 * 1048576 + 256, &t), -ERANGE);
 	CHECK_EQ(ublkit_dm_table_striped(ctx, same, 2, 0, 0, &t), -EINVAL);
+	/* a device of 100 sectors holds no chunk of 128 */
+	CHECK_EQ(ublkit_dm_table_striped(ctx, tiny, 2, 128, 0, &t), -ERANGE);
+	CHECK_EQ(ublkit_dm_table_striped(ctx, tiny, 2, 64, 0, &t), 0);
+	CHECK_EQ(ublkit_dm_table_get_size(t), 128);
+	t = ublkit_dm_table_unref(t);
 	CHECK(t == NULL);
 	ublkit_ctx_unref(ctx);
 }
@@ -337,6 +351,28 @@ static void test_uuid(void)
 	ublkit_dm_table_unref(a);
 	ublkit_dm_table_unref(b);
 	ublkit_dm_table_unref(c);
+
+	/* a thin volume sits on its pool: the pool's UUID is its identity */
+	CHECK_EQ(ublkit_dm_table_thin(ctx, "pool0", 0, 8, &a), 0);
+	CHECK_EQ(ublkit_dm_table_thin(ctx, "pool0", 0, 8, &b), 0);
+	snprintf(a->pool_uuid, sizeof(a->pool_uuid), "UBLKIT-pool-0000000000000001-pool0");
+	snprintf(b->pool_uuid, sizeof(b->pool_uuid), "UBLKIT-pool-0000000000000002-pool0");
+	CHECK_EQ(dm_table_uuid(a, "v", ua, sizeof(ua)), 0);
+	CHECK_EQ(dm_table_uuid(b, "v", ub, sizeof(ub)), 0);
+	CHECK(!strncmp(ua, "UBLKIT-thin-", 12));
+	CHECK(strcmp(ua, ub) != 0);
+	snprintf(b->pool_uuid, sizeof(b->pool_uuid), "%s", a->pool_uuid);
+	CHECK_EQ(dm_table_uuid(b, "v", ub, sizeof(ub)), 0);
+	CHECK_STREQ(ua, ub);
+	/* other kinds do not look at a pool */
+	CHECK_EQ(ublkit_dm_table_linear(ctx, &r1, &c), 0);
+	CHECK_EQ(dm_table_uuid(c, "v", uc, sizeof(uc)), 0);
+	snprintf(c->pool_uuid, sizeof(c->pool_uuid), "x");
+	CHECK_EQ(dm_table_uuid(c, "v", ua, sizeof(ua)), 0);
+	CHECK_STREQ(ua, uc);
+	ublkit_dm_table_unref(a);
+	ublkit_dm_table_unref(b);
+	ublkit_dm_table_unref(c);
 	ublkit_ctx_unref(ctx);
 }
 
@@ -457,6 +493,9 @@ static void test_status_thin(void)
 	CHECK(ublkit_dm_status_is_failed(st));
 	ublkit_dm_status_unref(st);
 	ublkit_dm_status_unref(parse("thin", 8, "12", NULL, -EBADMSG));
+	ublkit_dm_status_unref(parse("thin", 8, "12 x", NULL, -EBADMSG));
+	ublkit_dm_status_unref(parse("thin", 8, "x 12", NULL, -EBADMSG));
+	ublkit_dm_status_unref(parse("thin", 8, "12 4", "253:3 x", -EBADMSG));
 }
 
 static void test_status_cache(void)
@@ -524,6 +563,10 @@ static void test_status_geometry(void)
 	st = parse("striped", 2097152, "2 259:1 259:3 1 AD", "2 128 259:1 0 259:3 0", 0);
 	CHECK_EQ(val(st, UBLKIT_DM_STRIPES_FAILED), 1);
 	CHECK(ublkit_dm_status_is_failed(st));
+	ublkit_dm_status_unref(st);
+	/* a field a later kernel may append is ignored */
+	st = parse("striped", 2097152, "2 259:1 259:3 AD 7", NULL, 0);
+	CHECK_EQ(val(st, UBLKIT_DM_STRIPES_FAILED), 1);
 	ublkit_dm_status_unref(st);
 	/* without the count, as older kernels wrote it */
 	st = parse("striped", 2097152, "2 259:1 259:3 DA", NULL, 0);
