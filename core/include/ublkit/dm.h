@@ -20,7 +20,8 @@
  * (-EPERM), whatever it is asked.
  *
  * A pool or a cache may use a range of a device for its metadata, data or
- * fast device; such a range becomes a linear "part", named
+ * fast device; such a range (where the target would use the whole device)
+ * becomes a linear "part", named
  * <name>-<role> (tmeta, tdata, cmeta, cfast, corig), created with its
  * owner and removed with it.
  *
@@ -156,8 +157,10 @@ int ublkit_dm_table_crypt(struct ublkit_ctx *ctx, const struct ublkit_dm_range *
  * A thin pool: metadata on @metadata, data on @data, in blocks of
  * @block_sectors (a multiple of 128 from 128 to 2097152; 0: 64 KiB). The
  * pool signals an event when its free data blocks fall to
- * @low_water_blocks (0: none). A range that is not a whole device becomes
- * a part. Without UBLKIT_DM_POOL_ERROR_IF_NO_SPACE, writes to a full pool
+ * @low_water_blocks (0: none). The metadata takes its whole device, so a
+ * range of one becomes a part; the pool's length bounds its data, so only
+ * a data range that does not start at 0 does. The data is rounded down to
+ * whole blocks. Without UBLKIT_DM_POOL_ERROR_IF_NO_SPACE, writes to a full pool
  * wait up to the kernel's no_space_timeout (dm_thin_pool module
  * parameter, 60 s) before they fail.
  */
@@ -180,7 +183,8 @@ int ublkit_dm_table_thin(struct ublkit_ctx *ctx, const char *pool, uint32_t thin
  * dm-cache (smq policy): @fast caches @slow, its metadata on @metadata,
  * in blocks of @block_sectors (a multiple of 64 from 64 to 2097152; 0:
  * 64 KiB), in @mode (enum ublkit_dm_cache_mode). The device has the size
- * of @slow.
+ * of @slow. Ranges of @metadata and @fast become parts, and a range of
+ * @slow that does not start at 0.
  */
 int ublkit_dm_table_cache(struct ublkit_ctx *ctx, const struct ublkit_dm_range *metadata,
 			  const struct ublkit_dm_range *fast, const struct ublkit_dm_range *slow,
