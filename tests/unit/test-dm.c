@@ -61,6 +61,9 @@ static void test_kinds(void)
 	CHECK_EQ(ublkit_dm_kind_from_string("thinpool"), UBLKIT_DM_THIN_POOL);
 	CHECK_EQ(ublkit_dm_kind_from_string("mirror"), -EINVAL);
 	CHECK(ublkit_dm_kind_name(99) == NULL);
+	CHECK(ublkit_dm_kind_name(UBLKIT_DM_PART + 1) == NULL);
+	CHECK(ublkit_dm_kind_name(-1) == NULL);
+	CHECK_STREQ(ublkit_dm_kind_name(UBLKIT_DM_UNKNOWN), "unknown");
 	CHECK(ublkit_dm_uuid_is_ublkit("UBLKIT-linear-0123456789abcdef-x"));
 	CHECK(!ublkit_dm_uuid_is_ublkit("LVM-xyz"));
 	CHECK(!ublkit_dm_uuid_is_ublkit(""));
@@ -77,6 +80,16 @@ static void test_kinds(void)
 	CHECK(!dm_name_valid("a/b"));
 	CHECK(!dm_name_valid("-x"));
 	CHECK(!dm_name_valid("a b"));
+	{
+		char name[UBLKIT_DM_NAME_MAX + 2];
+
+		memset(name, 'x', sizeof(name));
+		name[UBLKIT_DM_NAME_MAX] = '\0';
+		CHECK(dm_name_valid(name));
+		name[UBLKIT_DM_NAME_MAX] = 'x';
+		name[UBLKIT_DM_NAME_MAX + 1] = '\0';
+		CHECK(!dm_name_valid(name));
+	}
 }
 
 static void test_linear(void)
@@ -153,6 +166,9 @@ static void test_striped(void)
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 1, 0, 0, &t), -EINVAL);
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 128, 4096 + 128, &t), -EINVAL);
 	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 128, 2 * 1048576 + 256, &t), -ERANGE);
+	CHECK_EQ(ublkit_dm_table_striped(ctx, two, 2, 128, 2 * 1048576, &t), 0);
+	CHECK_EQ(ublkit_dm_table_get_size(t), 2 * 1048576);
+	t = ublkit_dm_table_unref(t);
 	CHECK_EQ(ublkit_dm_table_striped(ctx, same, 2, 0, 0, &t), -EINVAL);
 	/* a device of 100 sectors holds no chunk of 128 */
 	CHECK_EQ(ublkit_dm_table_striped(ctx, tiny, 2, 128, 0, &t), -ERANGE);
@@ -191,6 +207,11 @@ static void test_crypt(void)
 	CHECK(all_hex(ka + 16, 128));
 	CHECK_STREQ(ka + 16 + 128, " 0 259:2 2048");
 	CHECK(strcmp(ka, kb) != 0);
+	/* the key fits to the byte, or the buffer is refused (and wiped) */
+	CHECK_EQ(dm_table_params(a, true, buf, strlen(ka) + 1), (int)strlen(ka));
+	CHECK_EQ(dm_table_params(a, true, buf, 16 + 128 + 1), -ENOBUFS);
+	CHECK_EQ(dm_table_params(a, true, buf, 16 + 128), -ENOBUFS);
+	CHECK_EQ(buf[0], 0);
 	/* a failed create (a sysroot) still wipes the key */
 	CHECK(a->key != NULL);
 	CHECK_EQ(ublkit_dm_create(ctx, "swap0", a, 0), -EXDEV);
@@ -304,6 +325,9 @@ static void test_cache(void)
 	t = ublkit_dm_table_unref(t);
 	CHECK_EQ(ublkit_dm_table_cache(ctx, &meta, &fast, &slow, 96, 0, &t), -EINVAL);
 	CHECK_EQ(ublkit_dm_table_cache(ctx, &meta, &fast, &slow, 0, 3, &t), -EINVAL);
+	meta.length_sectors = 2048;
+	CHECK_EQ(ublkit_dm_table_cache(ctx, &meta, &fast, &slow, 0, 0, &t), -ERANGE);
+	meta.length_sectors = 16384;
 	fast.offset_sectors = 8192;
 	CHECK_EQ(ublkit_dm_table_cache(ctx, &meta, &fast, &slow, 0, 0, &t), -EINVAL);
 	CHECK(t == NULL);
