@@ -44,6 +44,7 @@ int cmd_cleanup(struct tool *t, int argc, char **argv);
 int cmd_recover(struct tool *t, int argc, char **argv);
 int cmd_swap(struct tool *t, int argc, char **argv);
 int cmd_nvme(struct tool *t, int argc, char **argv);
+int cmd_dm(struct tool *t, int argc, char **argv);
 
 /* From here on the library's error messages reach stderr (they say why
  * and how to fix it); the tool adds its own summary. */

@@ -22,6 +22,7 @@ static const struct tool_cmd commands[] = {
 	{ "recover", cmd_recover, "restart the server of a quiesced device" },
 	{ "swap", cmd_swap, "swap on a ublk device with a hardened server: on, off, status" },
 	{ "nvme", cmd_nvme, "NVMe namespaces: identity, health, holders (list, info)" },
+	{ "dm", cmd_dm, "device-mapper devices: linear, striped, crypt, thin, cache" },
 	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
 	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
 	{ "version", cmd_version, "print the version of the tool and the library" },

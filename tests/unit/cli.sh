@@ -87,5 +87,28 @@ expect 2 "unknown nvme command" "$UBLKIT" nvme frob
 expect 3 "nvme list cannot look at a sysroot" "$UBLKIT" --sysroot "$root" nvme list
 contains err "cannot look at a --sysroot" "nvme list says why"
 expect 3 "nvme info cannot look at a sysroot" "$UBLKIT" --sysroot "$root" nvme info /dev/nvme0n1 --json
+expect 0 "dm --help" "$UBLKIT" dm --help
+for kind in linear striped crypt thin-pool thin cache; do
+	contains out "dm create $kind " "dm --help has an example of $kind"
+done
+expect 2 "dm needs a command" "$UBLKIT" dm
+expect 2 "dm: an unknown command" "$UBLKIT" dm frob
+expect 2 "dm create needs a kind" "$UBLKIT" dm create
+expect 2 "dm create: an unknown kind" "$UBLKIT" dm create mirror m0
+contains err "unknown kind 'mirror'" "the unknown kind is named"
+expect 2 "dm create linear needs --device" "$UBLKIT" dm create linear l0
+contains err "needs --device" "the missing option is named"
+expect 2 "dm create linear needs a name" "$UBLKIT" dm create linear --device 259:1
+expect 2 "dm create striped needs two devices" "$UBLKIT" dm create striped s0 --device 259:1
+expect 2 "dm create thin needs --size" "$UBLKIT" dm create thin t0 --pool p0
+expect 2 "dm create linear takes no --data" "$UBLKIT" dm create linear l0 --device 259:1 --data 259:2
+expect 2 "dm create: a size that is not whole sectors" "$UBLKIT" dm create linear l0 --device 259:1 --length 1000
+expect 2 "dm create cache: an unknown mode" "$UBLKIT" dm create cache c0 --metadata 259:1 --fast 259:2 --slow 259:3 --mode fast
+expect 2 "dm remove needs a name" "$UBLKIT" dm remove
+expect 2 "dm status needs a name" "$UBLKIT" dm status
+expect 3 "dm list with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm list
+mkdir -p "$root/sys/dev/block/259:1" && echo 2097152 >"$root/sys/dev/block/259:1/size"
+expect 3 "dm create with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm create linear l0 --device 259:1
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
