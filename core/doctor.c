@@ -32,22 +32,6 @@ struct doctor {
 	bool cap_known;
 };
 
-void check_emit(struct check_sink *s, const char *name, int level, const char *fix,
-		const char *fmt, ...)
-{
-	struct ublkit_check c = { .name = name, .level = level };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c.message, sizeof(c.message), fmt, ap);
-	va_end(ap);
-	if (fix && level != UBLKIT_CHECK_OK)
-		snprintf(c.fix, sizeof(c.fix), "%s", fix);
-	if (level > s->worst)
-		s->worst = level;
-	if (s->fn)
-		s->fn(&c, s->userdata);
-}
 
 #define report(d, ...) check_emit(&(d)->sink, __VA_ARGS__)
 

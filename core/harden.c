@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "ublkit-private.h"
+#include "ublkit/ublk.h"
 #include "check-private.h"
 #include "swap-private.h"
 
@@ -1101,4 +1102,21 @@ UBLKIT_EXPORT int ublkit_harden_preflight(struct ublkit_ctx *ctx, ublkit_check_f
 	preflight_io_uring(&pf);
 	preflight_swap(&pf);
 	return pf.sink.worst;
+}
+
+/* The profile of a server whose device has these UBLKIT_DEV_* flags. */
+int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret)
+{
+	int mode = (dev_flags & UBLKIT_DEV_HARDEN_BEST_EFFORT) ? UBLKIT_HARDEN_BEST_EFFORT
+							       : UBLKIT_HARDEN_REQUIRED;
+	int r;
+
+	if (!(dev_flags & UBLKIT_DEV_SWAP))
+		return -ENODATA;
+	r = ublkit_harden_profile_new(ret, mode);
+	if (r < 0)
+		return r;
+	/* Targets that may back swap allocate every buffer before START_DEV. */
+	ublkit_harden_profile_set_preallocated(*ret, true);
+	return 0;
 }

@@ -21,6 +21,7 @@
 #include <syslog.h>
 
 #include "ublkit-private.h"
+#include "swap-private.h"
 #include "server-private.h"
 #include "spawn-private.h"
 #include "ublkit/swap.h"

@@ -69,10 +69,6 @@ void queue_release(struct ublk_queue *q);
  * with who serves it now (this process). */
 int server_manifest_write(struct ublkit_server *s);
 
-/* swap-ublk.c: the hardening profile of a server with these UBLKIT_DEV_*
- * flags; -ENODATA when the device does not back swap. */
-struct ublkit_harden_profile;
-int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
 
 /* device.c: a device view; @full adds GET_PARAMS and the disk size. */
 int device_load(struct ublkit_ctx *ctx, uint32_t id, bool full, struct ublkit_device **ret);

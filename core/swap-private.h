@@ -20,8 +20,6 @@
 
 /* The fields of /proc/PID/status that hardening looks at. */
 
-/* Undo the octal escapes (\040) of /proc/swaps and mountinfo, in place. */
-void unescape_octal(char *s);
 
 /*
  * The identity of a path through the sysroot: for a block device its
@@ -58,5 +56,9 @@ typedef int (*partition_fn)(struct ublkit_ctx *ctx, const char *name, unsigned i
  * @fn returned when it was not 0. */
 int blockdev_partitions(struct ublkit_ctx *ctx, unsigned int maj, unsigned int min,
 			partition_fn fn, void *userdata);
+
+/* harden.c: the hardening profile of a server with these UBLKIT_DEV_*
+ * flags; -ENODATA when the device does not back swap. */
+int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
 
 #endif

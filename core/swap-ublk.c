@@ -8,27 +8,13 @@
 #include "config.h"
 
 #include "ublkit-private.h"
+#include "swap-private.h"
 #include "server-private.h"
 #include "ublkit/swap.h"
 
 #define SWAP_DEFAULT_LABEL "ublkit-swap"
 #define REMOVE_TIMEOUT_MS 10000
 
-int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret)
-{
-	int mode = (dev_flags & UBLKIT_DEV_HARDEN_BEST_EFFORT) ? UBLKIT_HARDEN_BEST_EFFORT
-							       : UBLKIT_HARDEN_REQUIRED;
-	int r;
-
-	if (!(dev_flags & UBLKIT_DEV_SWAP))
-		return -ENODATA;
-	r = ublkit_harden_profile_new(ret, mode);
-	if (r < 0)
-		return r;
-	/* Targets that may back swap allocate every buffer before START_DEV. */
-	ublkit_harden_profile_set_preallocated(*ret, true);
-	return 0;
-}
 
 UBLKIT_EXPORT int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx,
 						  const struct ublkit_device *d,

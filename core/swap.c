@@ -59,23 +59,6 @@ _Static_assert(offsetof(struct swap_header_v1, volume_name) == 1052, "swap heade
 #define SWAPOFF_MARGIN_MIN (64ULL << 20)
 #define SWAPOFF_MARGIN_SHIFT 5
 
-/* ---- small helpers shared with blockdev.c and harden.c ------------------ */
-
-void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
 
 int file_id_get(struct ublkit_ctx *ctx, const char *path, struct file_id *id)
 {

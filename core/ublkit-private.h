@@ -110,5 +110,7 @@ int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *re
 /* string helpers (util.c) */
 int ublkit_parse_u64(const char *s, uint64_t *ret);
 bool ublkit_streq_module(const char *a, const char *b);
+/* Undo the octal escapes (\\040) of /proc/mounts, mountinfo and /proc/swaps, in place. */
+void unescape_octal(char *s);
 
 #endif

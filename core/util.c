@@ -36,3 +36,21 @@ bool ublkit_streq_module(const char *a, const char *b)
 			return true;
 	}
 }
+
+/* Undo the octal escapes (\\040 for a space) of /proc/mounts, mountinfo
+ * and /proc/swaps, in place. */
+void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
