@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,11 +35,18 @@ static const char cleanup_usage[] =
 	"Exit status: 0 every orphan handled, 1 something failed or was skipped.\n";
 
 static const char recover_usage[] =
-	"Usage: ublkit recover [--json] ID\n"
+	"Usage: ublkit recover [--wait [--timeout SECS]] [--json] ID\n"
 	"\n"
 	"Start a new server for a quiesced device whose server died (a device\n"
 	"created with --recovery). Outstanding I/O completes; the block device\n"
-	"stays in place for its users.\n";
+	"stays in place for its users.\n"
+	"\n"
+	"  -w, --wait          wait until the device's server dies, then recover it.\n"
+	"                      This command locks its memory first: when the device\n"
+	"                      backs swap, everything that was swapped out waits for\n"
+	"                      the new server, so whoever starts it must not need\n"
+	"                      any of it.\n"
+	"      --timeout SECS  give up waiting after SECS (default: wait forever)\n";
 
 static const char *why(const struct ublkit_device *o)
 {
@@ -191,21 +200,93 @@ int cmd_cleanup(struct tool *t, int argc, char **argv)
 	return cs.failed ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * Until device @id needs a new server: its server is gone and it can be
+ * recovered. 0, -ENODEV (gone), -ETIMEDOUT, or -EOPNOTSUPP (an orphan
+ * that cannot be recovered).
+ */
+static int wait_for_orphan(struct tool *t, uint32_t id, uint64_t timeout_s)
+{
+	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
+	uint64_t waited_ms = 0;
+
+	for (;;) {
+		struct ublkit_device *d = NULL;
+		int r = ublkit_device_new(t->ctx, id, &d);
+		bool orphan, recoverable;
+
+		if (r < 0)
+			return r;
+		orphan = ublkit_device_get_orphan_reason(d) != UBLKIT_ORPHAN_NOT;
+		recoverable = ublkit_device_is_recoverable(d);
+		/* LIVE without a server: the kernel has not quiesced it yet. */
+		if (orphan && !recoverable && ublkit_device_get_state(d) != UBLKIT_DEV_LIVE) {
+			ublkit_device_unref(d);
+			return -EOPNOTSUPP;
+		}
+		ublkit_device_unref(d);
+		if (orphan && recoverable)
+			return 0;
+		if (timeout_s && waited_ms >= timeout_s * 1000)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+		waited_ms += 100;
+	}
+}
+
 int cmd_recover(struct tool *t, int argc, char **argv)
 {
+	enum { OPT_TIMEOUT = 0x100 };
+	static const struct option opts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{},
+	};
 	struct ublkit_spawn_result res;
+	uint64_t timeout_s = 0;
+	bool wait = false;
 	char dev[32];
 	uint32_t id;
-	int r;
+	int c, r;
 
-	r = tool_parse_common(t, argc, argv, recover_usage);
-	if (r >= 0)
-		return r;
+	while ((c = getopt_long(argc, argv, "hjw", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': wait = true; break;
+		case OPT_TIMEOUT:
+			if (tool_parse_uint(optarg, UINT32_MAX, &timeout_s) < 0 || !timeout_s) {
+				tool_error("--timeout '%s': not a number of seconds", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			c = tool_common_option(t, c == 'j' ? 'J' : c, recover_usage);
+			if (c >= 0)
+				return c;
+		}
+	}
 	r = tool_one_dev_id(argc, argv, "recover", &id);
 	if (r >= 0)
 		return r;
-	if (ublkit_ctx_get_log_priority(t->ctx) < 3)
-		ublkit_ctx_set_log_priority(t->ctx, 3);
+	tool_show_library_errors(t);
+	if (wait) {
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+			tool_error("warning: cannot lock this command's memory (%s); if ublk%u backs "
+				   "swap, recovery may wait for it", strerror(errno), id);
+		r = wait_for_orphan(t, id, timeout_s);
+		if (r == -ETIMEDOUT) {
+			tool_error("ublk%u: its server still runs after %llu s", id,
+				   (unsigned long long)timeout_s);
+			return EXIT_FAIL;
+		}
+		if (r == -EOPNOTSUPP) {
+			tool_error("ublk%u: its server is gone, but it cannot be recovered "
+				   "(see 'ublkit orphans')", id);
+			return EXIT_FAIL;
+		}
+		if (r < 0 && r != -ENODEV)
+			return tool_fail(r, "ublk%u: cannot watch it", id);
+	}
 	r = ublkit_recover(t->ctx, id, 0, &res);
 	if (r == 0 && res.pidfd >= 0)
 		close(res.pidfd);
