@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,10 +207,29 @@ int cmd_cleanup(struct tool *t, int argc, char **argv)
  * recovered. 0, -ENODEV (gone), -ETIMEDOUT, or -EOPNOTSUPP (an orphan
  * that cannot be recovered).
  */
+/* Sleep until process @pid ends (or @timeout_s passes), allocating nothing:
+ * under memory pressure every allocation of a locked process must wait
+ * for reclaim. */
+static int wait_for_exit(int32_t pid, uint64_t timeout_s)
+{
+	struct pollfd p = { .events = POLLIN };
+	int r;
+
+	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p.fd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	do
+		r = poll(&p, 1, timeout_s ? (int)(timeout_s * 1000) : -1);
+	while (r < 0 && errno == EINTR);
+	close(p.fd);
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
 static int wait_for_orphan(struct tool *t, uint32_t id, uint64_t timeout_s)
 {
 	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
 	uint64_t waited_ms = 0;
+	bool watched = false;
 
 	for (;;) {
 		struct ublkit_device *d = NULL;
@@ -223,6 +244,17 @@ static int wait_for_orphan(struct tool *t, uint32_t id, uint64_t timeout_s)
 		if (orphan && !recoverable && ublkit_device_get_state(d) != UBLKIT_DEV_LIVE) {
 			ublkit_device_unref(d);
 			return -EOPNOTSUPP;
+		}
+		if (!orphan && !watched) {
+			/* Its server is alive: sleep until it is not. */
+			int32_t pid = ublkit_device_get_server_pid(d);
+
+			ublkit_device_unref(d);
+			watched = true;
+			r = wait_for_exit(pid, timeout_s);
+			if (r < 0)
+				return r;
+			continue;
 		}
 		ublkit_device_unref(d);
 		if (orphan && recoverable)
@@ -270,7 +302,9 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		return r;
 	tool_show_library_errors(t);
 	if (wait) {
-		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		/* MCL_ONFAULT: what this command has touched, not every page of
+		 * every library it maps. */
+		if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 			tool_error("warning: cannot lock this command's memory (%s); if ublk%u backs "
 				   "swap, recovery may wait for it", strerror(errno), id);
 		r = wait_for_orphan(t, id, timeout_s);
