@@ -135,6 +135,43 @@ UBLKIT_EXPORT int ublkit_recover_sz(struct ublkit_ctx *ctx, uint32_t id, unsigne
 				      (int)id, flags, res, res_size);
 }
 
+UBLKIT_EXPORT int ublkit_device_recover_sz(struct ublkit_ctx *ctx, const struct ublkit_device *d,
+					   unsigned int flags, struct ublkit_spawn_result *res,
+					   size_t res_size)
+{
+	const struct ublkit_manifest *m = ublkit_device_get_manifest(d);
+	uint32_t id = ublkit_device_get_id(d);
+	struct ublkit_dev_info info;
+	struct ublkit_manifest mm;
+	int r;
+
+	if (!m) {
+		log_error(ctx, "ublk%u: ublkit has no manifest for it (not created by ublkit here)", id);
+		return -ENOENT;
+	}
+	if (!(ublkit_target_flags(m->target) & UBLKIT_TARGET_SURVIVES_SERVER)) {
+		log_error(ctx, "ublk%u: its %s store died with its server", id, m->target);
+		return -EOPNOTSUPP;
+	}
+	/* The kernel's state now; nothing else is read again. */
+	r = ublkit_ublk_get_info(ctx, id, &info);
+	if (r < 0)
+		return r;
+	if (!(info.flags & UBLKIT_F_USER_RECOVERY)) {
+		log_error(ctx, "ublk%u was created without --recovery", id);
+		return -EOPNOTSUPP;
+	}
+	if (info.state != UBLKIT_DEV_QUIESCED) {
+		log_error(ctx, "ublk%u is %s, not quiesced: it cannot be recovered now", id,
+			  ublkit_dev_state_name(info.state));
+		return -EBUSY;
+	}
+	mm = *m;
+	mm.params.dev_id = (int32_t)id;
+	return ublkit_server_spawn_sz(ctx, &mm.params, sizeof(mm.params), mm.target,
+				      mm.target_arg, (int)id, flags, res, res_size);
+}
+
 static bool wait_gone(struct ublkit_ctx *ctx, uint32_t id, unsigned int timeout_ms)
 {
 	char p[64];

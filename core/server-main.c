@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include "ublkit-private.h"
@@ -31,13 +32,37 @@
 #endif
 
 struct server_log {
+	int syslog_fd;		/* datagram socket on /dev/log, or -1 */
 	bool to_stderr;
 	bool journal;		/* stderr is the journal: "<N>" priority prefixes */
 	int id;			/* the device id once known, else -1 */
 	char last_error[512];
 };
 
-static struct server_log slog = { .id = -1 };
+static struct server_log slog = { .syslog_fd = -1, .id = -1 };
+
+/*
+ * A server that backs swap must never wait for its log: when memory runs
+ * out, the journal may itself be waiting for pages in that swap. Lines go
+ * out with MSG_DONTWAIT and are dropped when the reader is behind.
+ */
+static void syslog_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+
+	slog.syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (slog.syslog_fd >= 0 && connect(slog.syslog_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(slog.syslog_fd);
+		slog.syslog_fd = -1;
+	}
+}
+
+static void log_send(int fd, const char *line, size_t len)
+{
+	if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == ENOTSOCK &&
+	    write(fd, line, len) < 0)
+		return; /* nowhere left to say it */
+}
 
 /* systemd tells a service that stderr is the journal through
  * JOURNAL_STREAM=DEV:INODE of that stream. */
@@ -55,7 +80,8 @@ static bool stderr_is_journal(void)
 static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args, void *userdata)
 {
-	char msg[1024], tag[32] = "";
+	char msg[1024], tag[32] = "", line[1200];
+	int n;
 
 	vsnprintf(msg, sizeof(msg), format, args);
 	if (priority <= UBLKIT_LOG_ERR) {
@@ -73,20 +99,29 @@ static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file
 			strcat(tag, ": ");
 	}
 	if (slog.journal)
-		fprintf(stderr, "<%d>%s%s\n", priority & 7, tag, msg);
+		n = snprintf(line, sizeof(line), "<%d>%s%s\n", priority & 7, tag, msg);
 	else if (slog.to_stderr)
-		fprintf(stderr, "ublkit-server: %s%s\n", tag, msg);
+		n = snprintf(line, sizeof(line), "ublkit-server: %s%s\n", tag, msg);
 	else
-		syslog(priority, "%s%s", tag, msg);
+		n = snprintf(line, sizeof(line), "<%d>ublkit-server[%d]: %s%s",
+			     LOG_DAEMON | (priority & 7), (int)getpid(), tag, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (slog.to_stderr)
+		log_send(STDERR_FILENO, line, (size_t)n);
+	else if (slog.syslog_fd >= 0)
+		log_send(slog.syslog_fd, line, (size_t)n);
 }
 
 static void log_setup(struct ublkit_ctx *ctx, bool foreground)
 {
 	slog.journal = stderr_is_journal();
 	slog.to_stderr = foreground || slog.journal;
-	/* LOG_NDELAY: connect now; after switch_root /dev/log may not resolve. */
+	/* Connected now: after switch_root /dev/log may not resolve. */
 	if (!slog.to_stderr)
-		openlog("ublkit-server", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		syslog_open();
 	ublkit_ctx_set_log_fn(ctx, server_log_fn, NULL);
 	if (!secure_getenv("UBLKIT_LOG"))
 		ublkit_ctx_set_log_priority(ctx, UBLKIT_LOG_INFO);

@@ -225,45 +225,47 @@ static int wait_for_exit(int32_t pid, uint64_t timeout_s)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
-static int wait_for_orphan(struct tool *t, uint32_t id, uint64_t timeout_s)
+/*
+ * Look at device @id now, while its server runs, then sleep until the
+ * server is gone and the kernel has quiesced the device. *@ret keeps the
+ * view: recovery starts from it and reads nothing under /run again (a
+ * tmpfs, whose pages may be in the very swap that waits for the server).
+ */
+static int wait_for_quiesced(struct tool *t, uint32_t id, uint64_t timeout_s,
+			     struct ublkit_device **ret)
 {
 	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
-	uint64_t waited_ms = 0;
-	bool watched = false;
+	struct ublkit_device *d = NULL;
+	struct ublkit_dev_info info;
+	int r;
 
-	for (;;) {
-		struct ublkit_device *d = NULL;
-		int r = ublkit_device_new(t->ctx, id, &d);
-		bool orphan, recoverable;
-
+	r = ublkit_device_new(t->ctx, id, &d);
+	if (r < 0)
+		return r;
+	if (ublkit_device_get_orphan_reason(d) == UBLKIT_ORPHAN_NOT) {
+		r = wait_for_exit(ublkit_device_get_server_pid(d), timeout_s);
 		if (r < 0)
-			return r;
-		orphan = ublkit_device_get_orphan_reason(d) != UBLKIT_ORPHAN_NOT;
-		recoverable = ublkit_device_is_recoverable(d);
-		/* LIVE without a server: the kernel has not quiesced it yet. */
-		if (orphan && !recoverable && ublkit_device_get_state(d) != UBLKIT_DEV_LIVE) {
-			ublkit_device_unref(d);
-			return -EOPNOTSUPP;
-		}
-		if (!orphan && !watched) {
-			/* Its server is alive: sleep until it is not. */
-			int32_t pid = ublkit_device_get_server_pid(d);
-
-			ublkit_device_unref(d);
-			watched = true;
-			r = wait_for_exit(pid, timeout_s);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		ublkit_device_unref(d);
-		if (orphan && recoverable)
-			return 0;
-		if (timeout_s && waited_ms >= timeout_s * 1000)
-			return -ETIMEDOUT;
-		nanosleep(&tick, NULL);
-		waited_ms += 100;
+			goto fail;
 	}
+	/* The kernel quiesces the device once the dead server's files close. */
+	for (int i = 0; i < 600; i++) {
+		r = ublkit_ublk_get_info(t->ctx, id, &info);
+		if (r < 0)
+			goto fail;
+		if (info.state == UBLKIT_DEV_QUIESCED) {
+			*ret = d;
+			return 0;
+		}
+		if (info.state != UBLKIT_DEV_LIVE) {
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
+		nanosleep(&tick, NULL);
+	}
+	r = -ETIMEDOUT;
+fail:
+	ublkit_device_unref(d);
+	return r;
 }
 
 int cmd_recover(struct tool *t, int argc, char **argv)
@@ -276,6 +278,7 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		{},
 	};
 	struct ublkit_spawn_result res;
+	struct ublkit_device *d = NULL;
 	uint64_t timeout_s = 0;
 	bool wait = false;
 	char dev[32];
@@ -307,10 +310,9 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 			tool_error("warning: cannot lock this command's memory (%s); if ublk%u backs "
 				   "swap, recovery may wait for it", strerror(errno), id);
-		r = wait_for_orphan(t, id, timeout_s);
+		r = wait_for_quiesced(t, id, timeout_s, &d);
 		if (r == -ETIMEDOUT) {
-			tool_error("ublk%u: its server still runs after %llu s", id,
-				   (unsigned long long)timeout_s);
+			tool_error("ublk%u: no server died to recover from in time", id);
 			return EXIT_FAIL;
 		}
 		if (r == -EOPNOTSUPP) {
@@ -321,7 +323,12 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		if (r < 0 && r != -ENODEV)
 			return tool_fail(r, "ublk%u: cannot watch it", id);
 	}
-	r = ublkit_recover(t->ctx, id, 0, &res);
+	if (d) {
+		r = ublkit_device_recover(t->ctx, d, 0, &res);
+		ublkit_device_unref(d);
+	} else {
+		r = ublkit_recover(t->ctx, id, 0, &res);
+	}
 	if (r == 0 && res.pidfd >= 0)
 		close(res.pidfd);
 	if (r == -ENODEV) {

@@ -451,6 +451,17 @@ int ublkit_recover_sz(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
 #define ublkit_recover(ctx, id, flags, res) \
 	ublkit_recover_sz((ctx), (id), (flags), (res), sizeof(*(res)))
 
+/*
+ * The same, from a view of the device taken earlier (while its server
+ * still ran): only the kernel's state is read again. For a supervisor of a
+ * swap device, whose run state under /run (tmpfs) may sit in the very swap
+ * that waits for the new server.
+ */
+int ublkit_device_recover_sz(struct ublkit_ctx *ctx, const struct ublkit_device *d,
+			     unsigned int flags, struct ublkit_spawn_result *res, size_t res_size);
+#define ublkit_device_recover(ctx, d, flags, res) \
+	ublkit_device_recover_sz((ctx), (d), (flags), (res), sizeof(*(res)))
+
 #ifdef __cplusplus
 }
 #endif
