@@ -80,8 +80,8 @@ static bool stderr_is_journal(void)
 static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args, void *userdata)
 {
-	char msg[1024], tag[32] = "", line[1200];
-	int n;
+	char msg[1024], tag[32] = "", out[1200];
+	int len;
 
 	vsnprintf(msg, sizeof(msg), format, args);
 	if (priority <= UBLKIT_LOG_ERR) {
@@ -99,20 +99,20 @@ static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file
 			strcat(tag, ": ");
 	}
 	if (slog.journal)
-		n = snprintf(line, sizeof(line), "<%d>%s%s\n", priority & 7, tag, msg);
+		len = snprintf(out, sizeof(out), "<%d>%s%s\n", priority & 7, tag, msg);
 	else if (slog.to_stderr)
-		n = snprintf(line, sizeof(line), "ublkit-server: %s%s\n", tag, msg);
+		len = snprintf(out, sizeof(out), "ublkit-server: %s%s\n", tag, msg);
 	else
-		n = snprintf(line, sizeof(line), "<%d>ublkit-server[%d]: %s%s",
+		len = snprintf(out, sizeof(out), "<%d>ublkit-server[%d]: %s%s",
 			     LOG_DAEMON | (priority & 7), (int)getpid(), tag, msg);
-	if (n < 0)
+	if (len < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1;
+	if ((size_t)len >= sizeof(out))
+		len = (int)sizeof(out) - 1;
 	if (slog.to_stderr)
-		log_send(STDERR_FILENO, line, (size_t)n);
+		log_send(STDERR_FILENO, out, (size_t)len);
 	else if (slog.syslog_fd >= 0)
-		log_send(slog.syslog_fd, line, (size_t)n);
+		log_send(slog.syslog_fd, out, (size_t)len);
 }
 
 static void log_setup(struct ublkit_ctx *ctx, bool foreground)
