@@ -81,8 +81,10 @@ static void test_start_stop(void)
 	s = new_server(ctx, &p, "mem");
 	CHECK_EQ(ublkit_server_get_id(s), -1);
 	CHECK_EQ(fake.nr_cmds, 0); /* nothing reaches the kernel before start */
+	test_log_reset();
 	id = ublkit_server_start(s);
 	CHECK_EQ(id, 1);
+
 	CHECK_EQ(ublkit_server_get_id(s), 1);
 	CHECK_EQ(ublkit_server_start(s), -EALREADY);
 
@@ -148,8 +150,9 @@ static void test_start_stop(void)
 	CHECK_EQ(test_mappings(root), 3);
 
 	/* stopped: STOP_DEV, DEL_DEV, and nothing left behind */
-	test_log_reset();
 	CHECK_EQ(ublkit_server_stop(s), 0);
+	/* the only complaints: each tag's FETCH, refused by the stand-in node */
+	CHECK_EQ(test_logged[UBLKIT_LOG_ERR], 2 * 4);
 	CHECK_EQ(test_logged[UBLKIT_LOG_WARNING], 0);
 	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV), 1);
 	CHECK_EQ(fake_count(UBLK_CMD_DEL_DEV), 1);

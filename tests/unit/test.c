@@ -44,7 +44,7 @@ static void log_stderr(struct ublkit_ctx *ctx, int prio, const char *file, int l
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "lib[%d] %s: %s\n", prio, fn, msg);
 	if (prio >= 0 && prio < 8) {
-		test_logged[prio]++;
+		__atomic_fetch_add(&test_logged[prio], 1, __ATOMIC_RELAXED); /* queue threads log too */
 		snprintf(test_last[prio], sizeof(test_last[prio]), "%s", msg);
 	}
 	if (prio <= UBLKIT_LOG_ERR)
