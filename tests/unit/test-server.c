@@ -464,8 +464,6 @@ static void test_disk_size(void)
 
 int main(void)
 {
-	/* the hook that stops a server before START_DEV is off unless "1" */
-	setenv("UBLKIT_TEST_STOP_BEFORE_START", "0", 1);
 	RUN(test_start_stop);
 	RUN(test_kernel_adjusts);
 	RUN(test_no_discard_volatile);
