@@ -130,6 +130,35 @@ static void test_remove(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* The key=value text a server gets as its arguments, and its limits. */
+static void test_format(void)
+{
+	struct ublkit_manifest m, back;
+	char text[8192], small[64], *line, *save = NULL;
+
+	manifest_init(&m);
+	m.id = 3;
+	m.params.dev_id = -1;
+	m.params.size = 1 << 30;
+	m.params.flags = UBLKIT_DEV_SWAP | UBLKIT_DEV_RECOVERY;
+	snprintf(m.target, sizeof(m.target), "file");
+	snprintf(m.target_arg, sizeof(m.target_arg), "/dev/nvme0n2");
+	CHECK(manifest_format(&m, text, sizeof(text)) > 0);
+	manifest_init(&back);
+	back.params.dev_id = 77;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		CHECK_EQ(manifest_parse_kv(&back, line), 0);
+	CHECK_EQ(back.params.dev_id, -1);
+	CHECK_EQ(back.params.size, 1 << 30);
+	CHECK_EQ(back.params.flags, UBLKIT_DEV_SWAP | UBLKIT_DEV_RECOVERY);
+	CHECK_STREQ(back.target_arg, "/dev/nvme0n2");
+	CHECK_EQ(manifest_format(&m, small, sizeof(small)), -ENAMETOOLONG);
+	snprintf(m.target_arg, sizeof(m.target_arg), "/tmp/a\nb");
+	CHECK_EQ(manifest_format(&m, text, sizeof(text)), -EINVAL);
+	CHECK_EQ(manifest_parse_kv(&back, (char[]){ "=x" }), -EINVAL);
+	CHECK_EQ(manifest_parse_kv(&back, (char[]){ "novalue" }), -EINVAL);
+}
+
 static void test_parse(void)
 {
 	struct ublkit_ctx *ctx = setup();
@@ -216,6 +245,7 @@ int main(void)
 {
 	RUN(test_round_trip);
 	RUN(test_remove);
+	RUN(test_format);
 	RUN(test_parse);
 	RUN(test_write_errors);
 	fake_root_free(root);

@@ -11,6 +11,7 @@
 
 #include "fake-ublk-ctrl.h"
 #include "test.h"
+#include "ublkit/swap.h"
 
 static char *root;
 
@@ -212,6 +213,63 @@ static void test_recoverable_and_in_use(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* Recovery from a view taken while the server ran: only the kernel's state
+ * is asked again, the manifest comes from the view. */
+static void test_recover_from_view(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_spawn_result res;
+	struct ublkit_device *d[5] = { NULL };
+
+	fake_add(20, UBLKIT_DEV_QUIESCED, 900, UBLKIT_F_USER_RECOVERY, true);
+	fake_manifest(20, "file", 900, 1);
+	fake_add(21, UBLKIT_DEV_QUIESCED, 901, UBLKIT_F_USER_RECOVERY, true);
+	fake_manifest(21, "mem", 901, 1);
+	fake_add(22, UBLKIT_DEV_QUIESCED, 902, 0, true);
+	fake_manifest(22, "file", 902, 1);
+	fake_add(23, UBLKIT_DEV_QUIESCED, 903, UBLKIT_F_USER_RECOVERY, true);
+	fake_add(24, UBLKIT_DEV_QUIESCED, 904, UBLKIT_F_USER_RECOVERY, true);
+	fake_manifest(24, "file", 904, 1);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(ublkit_device_new(ctx, 20 + (uint32_t)i, &d[i]), 0);
+	/* the manifests go away: the views still know them */
+	for (int i = 0; i < 5; i++) {
+		char p[4096];
+
+		if (i == 3)
+			continue; /* it never had one */
+		snprintf(p, sizeof(p), "%s/run/ublkit/devices/%d/manifest", root, 20 + i);
+		CHECK_EQ(unlink(p), 0);
+	}
+	CHECK_EQ(ublkit_device_recover(ctx, d[1], 0, &res), -EOPNOTSUPP); /* mem */
+	CHECK_EQ(ublkit_device_recover(ctx, d[2], 0, &res), -EOPNOTSUPP); /* no recovery */
+	CHECK_EQ(ublkit_device_recover(ctx, d[3], 0, &res), -ENOENT);     /* no manifest */
+	fake_find(24)->info.state = UBLKIT_DEV_LIVE;                        /* not quiesced now */
+	CHECK_EQ(ublkit_device_recover(ctx, d[4], 0, &res), -EBUSY);
+	CHECK_EQ(fake.spawns, 0);
+	CHECK_EQ(ublkit_device_recover(ctx, d[0], 0, &res), 0);
+	CHECK_EQ(fake.spawns, 1);
+	CHECK_EQ(fake_find(20)->info.state, UBLKIT_DEV_LIVE);
+	for (int i = 0; i < 5; i++)
+		ublkit_device_unref(d[i]);
+	ublkit_ctx_unref(ctx);
+}
+
+/* swap off only for ublkit's swap devices; nothing else is touched */
+static void test_swap_off_refusals(void)
+{
+	struct ublkit_ctx *ctx = setup();
+
+	fake_proc(950, 'S', 1);
+	fake_add(30, UBLKIT_DEV_LIVE, 950, 0, true);
+	fake_manifest(30, "file", 950, 1);
+	CHECK_EQ(ublkit_swap_ublk_off(ctx, 30, 0, NULL), -EINVAL);
+	CHECK_EQ(ublkit_swap_ublk_off(ctx, 31, 0, NULL), -ENODEV);
+	CHECK_EQ(fake_count(UBLK_CMD_STOP_DEV) + fake_count(UBLK_CMD_DEL_DEV), 0);
+	CHECK(fake_find(30) != NULL);
+	ublkit_ctx_unref(ctx);
+}
+
 struct tally {
 	int deleted, recovered, skipped, failed;
 };
@@ -386,6 +444,8 @@ int main(void)
 	RUN(test_cdev_holder);
 	RUN(test_pid_reuse);
 	RUN(test_recoverable_and_in_use);
+	RUN(test_recover_from_view);
+	RUN(test_swap_off_refusals);
 	RUN(test_cleanup);
 	RUN(test_remove);
 	fake_root_free(root);
