@@ -353,6 +353,16 @@ UBLKIT_EXPORT int ublkit_server_main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	log_setup(ctx, a.foreground);
+	/*
+	 * Every server is in the writeback path of its device: a file system
+	 * on it flushes dirty pages through it under memory pressure. As an
+	 * IO_FLUSHER (inherited by every thread it starts) its allocations
+	 * never recurse into I/O, which could wait for its own device or
+	 * for bios that wait for it. A swap server requires it (and more);
+	 * for the others it is best effort (it needs CAP_SYS_RESOURCE).
+	 */
+	if (!(a.m.params.flags & UBLKIT_DEV_SWAP) && ublkit_harden_thread(NULL) < 0)
+		log_debug(ctx, "not an IO_FLUSHER (no CAP_SYS_RESOURCE)");
 	rep.result = start_device(ctx, &a, &s);
 	if (rep.result >= 0) {
 		slog.id = rep.result;
