@@ -38,6 +38,8 @@ awk -v g="$eater_gap" -v m="$max_gap" 'BEGIN { exit !(g <= m) }' ||
 	fail "the eater's heartbeat stopped for ${eater_gap}s (limit ${max_gap}s)"
 
 run swapoff /dev/mapper/cswap
+# swapoff makes udev probe the device again; let that finish first.
+udevadm settle
 assert_ok ublkit dm remove cswap
 [[ -z $(dmsetup ls 2>/dev/null | awk 'NF == 2 && $1 != "No"') ]] || fail "dm devices left: $(dmsetup ls)"
 [[ -z $(dmsetup udevcookies | tail -n +2) ]] || fail "udev cookies left behind"
