@@ -36,13 +36,6 @@ static bool file_in_memory(int fd)
 	return sf.f_type == 0x01021994 /* TMPFS_MAGIC */ || sf.f_type == 0x858458f6 /* RAMFS */;
 }
 
-static bool is_blockdev(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
-}
-
 /*
  * O_DIRECT where it means something. tmpfs accepts O_DIRECT (6.6+) but
  * it is only a copy there, so in-memory files are opened buffered.
@@ -51,17 +44,18 @@ static int file_open_fd(const char *path, bool ro, bool *direct)
 {
 	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	struct stat st;
+	bool blockdev = stat(path, &st) == 0 && S_ISBLK(st.st_mode);
 	int fd;
 
 	/* A block device is ours alone while we serve it: the kernel then
 	 * refuses to mount it, swap on it or hand it to device-mapper. */
-	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+	if (blockdev)
 		flags |= O_EXCL;
 	fd = open(path, flags | O_DIRECT);
 	*direct = fd >= 0;
 	/* A device node's file system is /dev's (devtmpfs, a tmpfs): that
 	 * says nothing about where the device keeps its data. */
-	if (fd >= 0 && !is_blockdev(fd) && file_in_memory(fd)) {
+	if (fd >= 0 && !blockdev && file_in_memory(fd)) {
 		close(fd);
 		fd = -1;
 		*direct = false;
