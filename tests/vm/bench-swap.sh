@@ -1,13 +1,16 @@
 #!/bin/bash
 # Benchmark: swap throughput under a memory eater, with swap straight on an
-# NVMe namespace ("raw") and on a ublkit 'file' device over the same
-# namespace, in one boot of a 512 MiB guest. Each run swaps on one of them,
+# NVMe namespace ("raw"), on the kernel's loop device over it (direct I/O,
+# the kernel's own stacked block device as the yardstick) and on a ublkit
+# 'file' device with one and with two queues over the same namespace, in
+# one boot of a 512 MiB guest. Each run swaps on one of them,
 # runs memeater over PERCENT of RAM in address order for PASSES passes,
 # and takes MiB/s swapped out and in from /proc/vmstat (pswpout, pswpin)
 # over the eater's run time. Rounds alternate the order of the devices;
 # the table has medians and the ratio of ublkit to raw. Not a pass/fail
 # test: run it with
 #   tests/vm/run bench-swap.sh
+# BENCH_ROWS (a regex over raw, loop, ublkit-file, ublkit-file-2q: all),
 # BENCH_REPEAT (3) rounds, BENCH_PERCENT (150) of RAM, BENCH_PASSES (1).
 # vm-mem: 512
 # vm-timeout: 2400
@@ -21,7 +24,7 @@ passes=${BENCH_PASSES:-1}
 page=$(getconf PAGESIZE)
 ns=$(nvme_ns_dev 1) || fail "no NVMe namespace 1"
 [[ $(wc -l </proc/swaps) == 1 ]] || fail "swap already in use: $(cat /proc/swaps)"
-rows=(raw ublkit-file)
+rows=(raw loop ublkit-file ublkit-file-2q)
 mapfile -t rows < <(printf '%s\n' "${rows[@]}" | grep -E -e "${BENCH_ROWS:-.}")
 
 vmstat_get() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
@@ -33,14 +36,30 @@ swap_up() { # ROW
 		swapon "$ns" || fail "swapon $ns failed"
 		swap_pid=0
 		;;
+	loop)
+		loop_dev=$(losetup --find --show --direct-io=on "$ns") || fail "losetup $ns failed"
+		mkswap -q "$loop_dev" >/dev/null || fail "mkswap $loop_dev failed"
+		swapon "$loop_dev" || fail "swapon $loop_dev failed"
+		swap_pid=0
+		;;
 	ublkit-file) swap_on_ublk "$ns" >/dev/null ;;
+	ublkit-file-2q) swap_on_ublk "$ns" --queues 2 >/dev/null ;;
 	esac
 }
 
 swap_down() { # ROW
 	case $1 in
-	raw) swapoff "$ns" || fail "swapoff $ns failed" ;;
-	ublkit-file) swap_off_ublk "$swap_id" >/dev/null ;;
+	raw)
+		swapoff "$ns" || fail "swapoff $ns failed"
+		# The next ublkit row must not find someone else's swap here.
+		wipefs -q -a "$ns" || fail "wipefs $ns failed"
+		;;
+	loop)
+		swapoff "$loop_dev" || fail "swapoff $loop_dev failed"
+		losetup -d "$loop_dev" || fail "losetup -d $loop_dev failed"
+		wipefs -q -a "$ns" || fail "wipefs $ns failed"
+		;;
+	ublkit-file | ublkit-file-2q) swap_off_ublk "$swap_id" >/dev/null ;;
 	esac
 }
 
@@ -103,22 +122,35 @@ for row in "${rows[@]}"; do
 	done
 done
 
+# The median over rounds of raw's eater time over ROW's in the same round:
+# rounds run back to back, so this cancels what the host's load does to a
+# whole round (under TCG, a busy host slows both alike).
+round_ratio() { # ROW
+	local -a a b
+	read -ra a <<<"${vals[raw,time]}"
+	read -ra b <<<"${vals[$1,time]}"
+	median "$(for i in "${!a[@]}"; do awk -v a="${a[i]}" -v b="${b[i]}" 'BEGIN { printf "%.3f\n", a / b }'; done)"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 echo
 echo "swap benchmark: median of $repeat rounds (devices in alternating order), memeater ${pct}% of" \
 	"$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB RAM, fill + $passes passes in address order, $(uname -r), $(nproc) CPUs"
-echo "raw: swap on $ns; ublkit-file: $(swap_hardened && echo "'ublkit swap on'" || echo "'ublkit add --target file' (stand-in, unhardened)") over the same namespace"
-echo "MiB/s = (pswpout or pswpin delta) x page size / eater run time; VS RAW: swap MiB/s in+out, and eater time"
-printf '%-12s %9s %10s %10s %10s %10s %8s %9s %9s %10s\n' DEVICE "TIME s" "OUT MiB/s" "IN MiB/s" "OUT MiB" \
-	"IN MiB" "GAP s" "PEAK MiB" "VS RAW" "TIME VS RAW"
+echo "raw: swap on $ns; loop: the kernel's loop device over it (direct I/O); ublkit-file(-2q): one (two) queue(s),"
+echo "   $(swap_hardened && echo "'ublkit swap on'" || echo "'ublkit add --target file' (stand-in, unhardened)") over the same namespace"
+echo "MiB/s = (pswpout or pswpin delta) x page size / eater run time; VS RAW: swap MiB/s in+out of the medians;"
+echo "TIME VS RAW: the eater's median time over raw's; SPEED VS RAW: median over rounds of raw's time / this row's in the same round"
+printf '%-15s %9s %10s %10s %10s %10s %8s %9s %9s %11s %12s\n' DEVICE "TIME s" "OUT MiB/s" "IN MiB/s" "OUT MiB" \
+	"IN MiB" "GAP s" "PEAK MiB" "VS RAW" "TIME VS RAW" "SPEED VS RAW"
 for row in "${rows[@]}"; do
-	vr="" vt=""
+	vr="" vt="" vp=""
 	if [[ $row != raw && -n ${med[raw,time]:-} ]]; then
 		vr=$(ratio "$(awk -v a="${med[$row,out_s]}" -v b="${med[$row,in_s]}" 'BEGIN {print a + b}')" \
 			"$(awk -v a="${med[raw,out_s]}" -v b="${med[raw,in_s]}" 'BEGIN {print a + b}')")
 		vt=$(ratio "${med[$row,time]}" "${med[raw,time]}")
+		vp=$(round_ratio "$row")x
 	fi
-	printf '%-12s %9s %10s %10s %10s %10s %8s %9s %9s %10s\n' "$row" "${med[$row,time]}" "${med[$row,out_s]}" \
-		"${med[$row,in_s]}" "${med[$row,out]}" "${med[$row,in]}" "${med[$row,gap]}" "${med[$row,peak]}" "$vr" "$vt"
+	printf '%-15s %9s %10s %10s %10s %10s %8s %9s %9s %11s %12s\n' "$row" "${med[$row,time]}" "${med[$row,out_s]}" \
+		"${med[$row,in_s]}" "${med[$row,out]}" "${med[$row,in]}" "${med[$row,gap]}" "${med[$row,peak]}" "$vr" "$vt" "$vp"
 done
