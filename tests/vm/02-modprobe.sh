@@ -43,7 +43,7 @@ assert_usage() {
 assert_usage ublkit modprobe ../../etc/passwd
 assert_usage ublkit modprobe ''
 assert_usage ublkit modprobe /lib/modules
-assert_usage ublkit modprobe "$(printf 'dm_flakey\n')x"
+assert_usage ublkit modprobe "$(printf 'dm_flakey\nx')"
 assert_usage ublkit modprobe "$(printf 'm%.0s' {1..56})"
 assert_usage ublkit modprobe dm_flakey ../dm_flakey
 assert_usage ublkit --json modprobe dm_flakey 'dm flakey'
