@@ -68,7 +68,6 @@ int dm_table_params(const struct ublkit_dm_table *t, bool show_key, char *buf, s
 void dm_table_wipe_key(struct ublkit_dm_table *t);
 /* Mask the key of a crypt table line ("aes-xts-plain64 KEY 0 ...") in place. */
 void dm_mask_crypt_params(char *params);
-bool dm_name_valid(const char *name);
 uint64_t dm_hash64(const char *s, uint64_t h);
 
 /* dm-status.c */

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -17,6 +16,7 @@
 
 #include "ublkit-private.h"
 #include "dm-private.h"
+#include "name-private.h"
 
 static const struct {
 	const char *name;
@@ -88,18 +88,6 @@ int dm_kind_from_uuid(const char *uuid)
 	return UBLKIT_DM_UNKNOWN;
 }
 
-bool dm_name_valid(const char *name)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len > UBLKIT_DM_NAME_MAX || name[0] == '.' || name[0] == '-')
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("_.+-", *c))
-			return false;
-	return true;
-}
-
 /* FNV-1a, 64 bits: a short, stable name for what a device sits on. */
 uint64_t dm_hash64(const char *s, uint64_t h)
 {
@@ -120,8 +108,9 @@ int dm_resolve_device(struct ublkit_ctx *ctx, const char *device, dev_t *devnum,
 	struct stat st;
 	int r;
 
-	if (!device || !*device)
-		return -EINVAL;
+	r = name_check_path(ctx, "device", device);
+	if (r < 0)
+		return r;
 	if (sscanf(device, "%u:%u%c", &maj, &min, &extra) == 2) {
 		*devnum = makedev(maj, min);
 	} else {
@@ -539,10 +528,10 @@ UBLKIT_EXPORT int ublkit_dm_table_thin(struct ublkit_ctx *ctx, const char *pool,
 	_cleanup_table_ struct ublkit_dm_table *t = NULL;
 	int r;
 
-	if (!dm_name_valid(pool)) {
-		log_error(ctx, "thin: '%s' is not the name of a pool", pool ? pool : "");
-		return -EINVAL;
-	}
+	/* a pool ublkit made has a name ublkit gives */
+	r = ublkit_dm_name_check(ctx, pool, UBLKIT_DM_NAME_CREATE);
+	if (r < 0)
+		return r;
 	if (!length_sectors) {
 		log_error(ctx, "thin: a thin volume needs a size");
 		return -EINVAL;

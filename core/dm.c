@@ -23,6 +23,7 @@
 #include "ublkit-private.h"
 #include "ctx-private.h"
 #include "dm-private.h"
+#include "name-private.h"
 /* mountinfo, /proc/swaps and sysfs holders: facts about block devices */
 #include "swap-private.h"
 
@@ -346,8 +347,11 @@ UBLKIT_EXPORT int ublkit_dm_device_new(struct ublkit_ctx *ctx, const char *name,
 {
 	int r;
 
-	if (!ctx || !name || !*name || !ret)
+	if (!ctx || !ret)
 		return -EINVAL;
+	r = ublkit_dm_name_check(ctx, name, 0);
+	if (r < 0)
+		return r;
 	r = dm_ready(ctx);
 	return r < 0 ? r : device_new(ctx, name, ret);
 }
@@ -681,8 +685,11 @@ UBLKIT_EXPORT int ublkit_dm_get_holder(struct ublkit_ctx *ctx, const char *name,
 	struct look l;
 	int r;
 
-	if (!ctx || !name || !buf || !size)
+	if (!ctx || !buf || !size)
 		return -EINVAL;
+	r = ublkit_dm_name_check(ctx, name, 0);
+	if (r < 0)
+		return r;
 	r = dm_ready(ctx);
 	if (r < 0)
 		return r;
@@ -699,8 +706,11 @@ UBLKIT_EXPORT int ublkit_dm_get_holder(struct ublkit_ctx *ctx, const char *name,
 /* @name exists and is ublkit's: 0; else -ENODEV or -EPERM, logged. */
 static int check_ours(struct ublkit_ctx *ctx, const char *name, const char *what, struct look *l)
 {
-	int r = dm_ready(ctx);
+	int r = ublkit_dm_name_check(ctx, name, 0);
 
+	if (r < 0)
+		return r;
+	r = dm_ready(ctx);
 	if (r < 0)
 		return r;
 	r = dev_look(ctx, name, l);
@@ -801,8 +811,11 @@ static int create_one(struct ublkit_ctx *ctx, const char *name, const char *uuid
 	/* a part is its owner's business: no blkid probe, no by-id links, as lvm's sub-volumes */
 	uint16_t flags = hidden ? DM_UDEV_DISABLE_DISK_RULES_FLAG | DM_UDEV_DISABLE_OTHER_RULES_FLAG
 				: 0;
-	_cleanup_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_CREATE, name);
+	_cleanup_task_ struct dm_task *dmt = NULL;
 
+	if (name_check_dm_uuid(ctx, uuid) < 0)
+		return -EINVAL;
+	dmt = task_new(ctx, DM_DEVICE_CREATE, name);
 	if (!dmt)
 		return -ENOMEM;
 	dm_task_secure_data(dmt);
@@ -1040,11 +1053,9 @@ static int create_all(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm
 	struct look l;
 	int r;
 
-	if (!dm_name_valid(name)) {
-		log_error(ctx, "'%s' is not a name ublkit gives: up to %d letters, digits and _.+-",
-			  name ? name : "", UBLKIT_DM_NAME_MAX);
-		return -EINVAL;
-	}
+	r = ublkit_dm_name_check(ctx, name, UBLKIT_DM_NAME_CREATE);
+	if (r < 0)
+		return r;
 	if (flags & ~UBLKIT_DM_READ_ONLY)
 		return -EINVAL;
 	r = dm_ready(ctx);
@@ -1097,7 +1108,7 @@ UBLKIT_EXPORT int ublkit_dm_suspend(struct ublkit_ctx *ctx, const char *name, un
 	struct look l;
 	int r;
 
-	if (!ctx || !name)
+	if (!ctx)
 		return -EINVAL;
 	r = check_ours(ctx, name, "suspend", &l);
 	if (r >= 0) {
@@ -1114,7 +1125,7 @@ UBLKIT_EXPORT int ublkit_dm_resume(struct ublkit_ctx *ctx, const char *name)
 	struct look l;
 	int r;
 
-	if (!ctx || !name)
+	if (!ctx)
 		return -EINVAL;
 	r = check_ours(ctx, name, "resume", &l);
 	if (r >= 0) {
@@ -1272,9 +1283,11 @@ UBLKIT_EXPORT int ublkit_dm_reload(struct ublkit_ctx *ctx, const char *name,
 {
 	int r;
 
-	if (!ctx || !name || !t)
+	if (!ctx || !t)
 		return -EINVAL;
-	r = ublkit_ctx_is_sysroot(ctx) ? -EXDEV : reload_all(ctx, name, t);
+	r = ublkit_dm_name_check(ctx, name, 0);
+	if (r == 0)
+		r = ublkit_ctx_is_sysroot(ctx) ? -EXDEV : reload_all(ctx, name, t);
 	dm_table_wipe_key(t);
 	dm_log_enter(NULL);
 	return r;
@@ -1325,9 +1338,11 @@ UBLKIT_EXPORT int ublkit_dm_remove(struct ublkit_ctx *ctx, const char *name, uns
 {
 	int r;
 
-	if (!ctx || !name || flags)
+	if (!ctx || flags)
 		return -EINVAL;
-	r = ublkit_ctx_is_sysroot(ctx) ? -EXDEV : remove_all(ctx, name);
+	r = ublkit_dm_name_check(ctx, name, 0);
+	if (r == 0)
+		r = ublkit_ctx_is_sysroot(ctx) ? -EXDEV : remove_all(ctx, name);
 	dm_log_enter(NULL);
 	return r;
 }

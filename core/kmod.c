@@ -147,8 +147,9 @@ UBLKIT_EXPORT int ublkit_kmod_state(struct ublkit_ctx *ctx, const char *name)
 	char mod[256], p[512];
 	int r;
 
-	if (!name || !*name)
-		return -EINVAL;
+	r = ublkit_kmod_name_check(ctx, name);
+	if (r < 0)
+		return r;
 	module_sysfs_name(name, mod, sizeof(mod));
 	snprintf(p, sizeof(p), "/sys/module/%s/initstate", mod);
 	if (ublkit_exists(ctx, p))
@@ -241,9 +242,12 @@ static bool kmod_config_matches(struct kmod_config_iter *it, const char *name, b
 
 UBLKIT_EXPORT bool ublkit_kmod_is_blacklisted(struct ublkit_ctx *ctx, const char *name)
 {
-	struct kmod_ctx *k = kmod_ctx_for(ctx);
+	struct kmod_ctx *k;
 	bool hit;
 
+	if (ublkit_kmod_name_check(ctx, name) < 0)
+		return false;
+	k = kmod_ctx_for(ctx);
 	if (!k)
 		return false;
 	hit = kmod_config_matches(kmod_config_get_blacklists(k), name, false) ||

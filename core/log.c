@@ -15,11 +15,13 @@ static const char *const prio_names[] = {
 UBLKIT_EXPORT int ublkit_log_priority_from_string(const char *s)
 {
 	uint64_t v;
+	int r;
 
 	if (!s || !*s)
 		return -EINVAL;
-	if (ublkit_parse_u64(s, &v) == 0)
-		return v <= 7 ? (int)v : -ERANGE;
+	r = ublkit_parse_uint(s, 0, 7, &v);
+	if (r != -EINVAL)
+		return r < 0 ? r : (int)v;
 	for (size_t i = 0; i < ARRAY_SIZE(prio_names); i++)
 		if (strcasecmp(s, prio_names[i]) == 0)
 			return (int)i;

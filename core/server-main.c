@@ -177,7 +177,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		switch (c) {
 		case 'F': a->foreground = true; break;
 		case 'R':
-			if (ublkit_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
+			if (ublkit_parse_uint(optarg, 0, UBLKIT_DEV_ID_MAX, &v) < 0)
 				return -EINVAL;
 			a->recover_id = (int)v;
 			break;

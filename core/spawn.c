@@ -179,6 +179,10 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 	r = struct_in(&p, sizeof(p), params, params_size);
 	if (r < 0)
 		return r;
+	/* what the server would refuse is refused before it is started */
+	r = ublkit_dev_params_check(ctx, &p, target ? target : "", target_arg);
+	if (r < 0)
+		return r;
 	r = spawn_argv_build(&a, &p, target, target_arg, recover_id, flags);
 	if (r < 0)
 		return log_ret(ctx, r, "cannot pass the device's parameters to its server");

@@ -94,6 +94,13 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 		return r;
 	if (!label || !*label)
 		label = SWAP_DEFAULT_LABEL;
+	r = ublkit_swap_label_check(ctx, label);
+	if (r < 0)
+		return r;
+	p.flags |= UBLKIT_DEV_SWAP;
+	r = ublkit_dev_params_check(ctx, &p, target, target_arg);
+	if (r < 0)
+		return r;
 	tflags = ublkit_target_flags(target);
 	if (tflags < 0 || !(tflags & UBLKIT_TARGET_MAY_BACK_SWAP)) {
 		log_error(ctx, "target %s cannot back swap (use the file target)",
@@ -105,7 +112,6 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 		if (r < 0)
 			return r;
 	}
-	p.flags |= UBLKIT_DEV_SWAP;
 	r = ublkit_server_spawn(ctx, &p, target, target_arg, -1,
 				(flags & UBLKIT_SWAP_ROOT_STORAGE) ? UBLKIT_SPAWN_ROOT_STORAGE : 0,
 				&out);

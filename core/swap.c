@@ -393,26 +393,6 @@ UBLKIT_EXPORT int ublkit_swap_off(struct ublkit_ctx *ctx, const char *dev, unsig
 
 /* ---- the swap signature ------------------------------------------------ */
 
-static int label_valid(struct ublkit_ctx *ctx, const char *label)
-{
-	size_t n;
-
-	if (!label)
-		return 0;
-	n = strlen(label);
-	if (n > UBLKIT_SWAP_LABEL_MAX) {
-		log_error(ctx, "swap label \"%s\" has %zu bytes; at most %d fit", label, n,
-			  UBLKIT_SWAP_LABEL_MAX);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7f) {
-			log_error(ctx, "swap label has a control character");
-			return -EINVAL;
-		}
-	return 0;
-}
-
 static int fd_size(int fd, uint64_t *size)
 {
 	struct stat st;
@@ -519,7 +499,7 @@ UBLKIT_EXPORT int ublkit_swap_format_fd(struct ublkit_ctx *ctx, int fd, const ch
 
 	if (!ctx || fd < 0 || pagesize < (long)sizeof(*h))
 		return -EINVAL;
-	r = label_valid(ctx, label);
+	r = ublkit_swap_label_check(ctx, label);
 	if (r < 0)
 		return r;
 	r = fd_size(fd, &size);
@@ -575,7 +555,7 @@ UBLKIT_EXPORT int ublkit_swap_format(struct ublkit_ctx *ctx, const char *path, c
 
 	if (!ctx || !path)
 		return -EINVAL;
-	r = label_valid(ctx, label);
+	r = ublkit_swap_label_check(ctx, label);
 	if (r < 0)
 		return r;
 	ublkit_blockdev_usage_init(&u);

@@ -19,6 +19,7 @@
 #include "ctx-private.h"
 #include "server-private.h"
 #include "proc-private.h"
+#include "name-private.h"
 
 #define MAX_IO_BYTES_LIMIT (1u << 20)
 #define DEFAULT_MAX_DISCARD_BYTES (1u << 30)
@@ -75,6 +76,94 @@ static int ilog2_u32(uint32_t v)
 
 #define INVALID(ctx, ...) (log_error(ctx, __VA_ARGS__), -EINVAL)
 
+/* Block sizes, the queues and the id: 0 keeps a default. */
+static int params_check_geometry(struct ublkit_ctx *ctx, const struct ublkit_dev_params *p)
+{
+	uint32_t lbs = p->logical_block_size ? p->logical_block_size : 512;
+
+	if (p->logical_block_size &&
+	    (!is_pow2(p->logical_block_size) || p->logical_block_size < 512 ||
+	     p->logical_block_size > 4096))
+		return INVALID(ctx, "logical block size %u: must be a power of two from 512 to 4096",
+			       p->logical_block_size);
+	if (p->physical_block_size &&
+	    (!is_pow2(p->physical_block_size) || p->physical_block_size < lbs ||
+	     p->physical_block_size > (1u << 16)))
+		return INVALID(ctx, "physical block size %u: must be a power of two from the "
+			       "logical block size (%u) to 65536",
+			       p->physical_block_size, lbs);
+	if (p->size % lbs)
+		return INVALID(ctx, "size %llu is not a multiple of the logical block size %u",
+			       (unsigned long long)p->size, lbs);
+	if (p->nr_queues > UBLKIT_MAX_QUEUES)
+		return INVALID(ctx, "%u queues: must be 1 to %u", p->nr_queues, UBLKIT_MAX_QUEUES);
+	if (p->queue_depth > UBLK_MAX_QUEUE_DEPTH)
+		return INVALID(ctx, "queue depth %u: must be 1 to %u (the kernel's maximum)",
+			       p->queue_depth, UBLK_MAX_QUEUE_DEPTH);
+	if (p->max_io_bytes && (p->max_io_bytes < 4096 || p->max_io_bytes > MAX_IO_BYTES_LIMIT ||
+				p->max_io_bytes % 4096 || p->max_io_bytes < lbs))
+		return INVALID(ctx, "max I/O size %u: must be a multiple of 4096 from 4096 to %u",
+			       p->max_io_bytes, MAX_IO_BYTES_LIMIT);
+	if (p->discard_granularity &&
+	    (!is_pow2(p->discard_granularity) || p->discard_granularity < lbs))
+		return INVALID(ctx, "discard granularity %u: must be a power of two of at least "
+			       "the logical block size", p->discard_granularity);
+	if (p->dev_id < -1 || p->dev_id > (int32_t)UBLKIT_DEV_ID_MAX)
+		return INVALID(ctx, "device id %d: must be 0 to %u", p->dev_id, UBLKIT_DEV_ID_MAX);
+	return 0;
+}
+
+/* What @target needs of the parameters and its argument. */
+static int params_check_target(struct ublkit_ctx *ctx, const struct ublkit_dev_params *p,
+			       const struct target_ops *ops, const char *target_arg)
+{
+	if ((ops->flags & UBLKIT_TARGET_NEEDS_SIZE) && !p->size)
+		return INVALID(ctx, "target %s needs a size", ops->name);
+	if ((ops->flags & UBLKIT_TARGET_NEEDS_PATH) && !target_arg)
+		return INVALID(ctx, "target %s needs a file or block device", ops->name);
+	if (!(ops->flags & UBLKIT_TARGET_NEEDS_PATH) && target_arg && *target_arg)
+		return INVALID(ctx, "target %s takes no file", ops->name);
+	if (target_arg && name_check_path(ctx, "backing file", target_arg) < 0)
+		return -EINVAL;
+	if ((p->flags & UBLKIT_DEV_SWAP) && !(ops->flags & UBLKIT_TARGET_MAY_BACK_SWAP))
+		return INVALID(ctx, "target %s cannot back swap: it allocates memory while "
+			       "serving I/O (use the file target)", ops->name);
+	return 0;
+}
+
+static int params_check(struct ublkit_ctx *ctx, const struct ublkit_dev_params *p,
+			const char *target, const char *target_arg)
+{
+	const struct target_ops *ops = target ? target_find(target) : NULL;
+	char shown[40];
+	int r;
+
+	if (target && !ops)
+		return INVALID(ctx, "unknown target '%s' (one of null, mem, file)",
+			       name_printable(target, shown, sizeof(shown)));
+	r = params_check_geometry(ctx, p);
+	if (r < 0 || !ops)
+		return r;
+	return params_check_target(ctx, p, ops, target_arg);
+}
+
+UBLKIT_EXPORT int ublkit_dev_params_check_sz(struct ublkit_ctx *ctx,
+					     const struct ublkit_dev_params *params,
+					     size_t params_size, const char *target,
+					     const char *target_arg)
+{
+	struct ublkit_dev_params p;
+	int r;
+
+	if (!params)
+		return -EINVAL;
+	ublkit_dev_params_init(&p);
+	r = struct_in(&p, sizeof(p), params, params_size);
+	if (r < 0)
+		return log_ret(ctx, r, "the device parameters hold fields this libublkit does not know");
+	return params_check(ctx, &p, target, target_arg);
+}
+
 /* Fill in defaults and check every limit the kernel would reject. */
 static int params_validate(struct ublkit_ctx *ctx, struct ublkit_dev_params *p)
 {
@@ -86,36 +175,17 @@ static int params_validate(struct ublkit_ctx *ctx, struct ublkit_dev_params *p)
 		p->discard_granularity = p->logical_block_size;
 	if (!p->max_discard_bytes)
 		p->max_discard_bytes = DEFAULT_MAX_DISCARD_BYTES;
-
-	if (!is_pow2(p->logical_block_size) || p->logical_block_size < 512 ||
-	    p->logical_block_size > 4096)
-		return INVALID(ctx, "logical block size %u: must be a power of two from 512 to 4096",
-			       p->logical_block_size);
-	if (!is_pow2(p->physical_block_size) || p->physical_block_size < p->logical_block_size ||
-	    p->physical_block_size > (1u << 16))
-		return INVALID(ctx, "physical block size %u: must be a power of two from the "
-			       "logical block size (%u) to 65536",
-			       p->physical_block_size, p->logical_block_size);
 	if (!p->size)
 		return INVALID(ctx, "size is 0: give a size");
-	if (p->size % p->logical_block_size)
-		return INVALID(ctx, "size %llu is not a multiple of the logical block size %u",
-			       (unsigned long long)p->size, p->logical_block_size);
-	if (!p->nr_queues || p->nr_queues > UBLKIT_MAX_QUEUES)
-		return INVALID(ctx, "%u queues: must be 1 to %u", p->nr_queues, UBLKIT_MAX_QUEUES);
-	if (!p->queue_depth || p->queue_depth > UBLK_MAX_QUEUE_DEPTH)
-		return INVALID(ctx, "queue depth %u: must be 1 to %u (the kernel's maximum)",
-			       p->queue_depth, UBLK_MAX_QUEUE_DEPTH);
-	if (p->max_io_bytes < 4096 || p->max_io_bytes > MAX_IO_BYTES_LIMIT ||
-	    p->max_io_bytes % 4096 || p->max_io_bytes < p->logical_block_size)
-		return INVALID(ctx, "max I/O size %u: must be a multiple of 4096 from 4096 to %u",
-			       p->max_io_bytes, MAX_IO_BYTES_LIMIT);
-	if (!is_pow2(p->discard_granularity) || p->discard_granularity < p->logical_block_size)
-		return INVALID(ctx, "discard granularity %u: must be a power of two of at least "
-			       "the logical block size", p->discard_granularity);
-	if (p->dev_id < -1)
-		return INVALID(ctx, "device id %d: must be 0 or more", p->dev_id);
-	return 0;
+	if (!p->nr_queues)
+		return INVALID(ctx, "0 queues: must be 1 to %u", UBLKIT_MAX_QUEUES);
+	if (!p->queue_depth)
+		return INVALID(ctx, "queue depth 0: must be 1 to %u (the kernel's maximum)",
+			       UBLK_MAX_QUEUE_DEPTH);
+	if (!p->max_io_bytes)
+		return INVALID(ctx, "max I/O size 0: must be a multiple of 4096 from 4096 to %u",
+			       MAX_IO_BYTES_LIMIT);
+	return params_check_geometry(ctx, p);
 }
 
 UBLKIT_EXPORT int ublkit_server_new_sz(struct ublkit_ctx *ctx,
@@ -128,14 +198,13 @@ UBLKIT_EXPORT int ublkit_server_new_sz(struct ublkit_ctx *ctx,
 	struct ublkit_server *s;
 	int r;
 
-	if (!ops) {
-		log_error(ctx, "unknown target '%s' (see 'ublkit add --help')", target ? target : "");
-		return -EINVAL;
-	}
 	ublkit_dev_params_init(&p);
 	r = struct_in(&p, sizeof(p), params, params_size);
 	if (r < 0)
 		return log_ret(ctx, r, "the device parameters hold fields this libublkit does not know");
+	r = params_check(ctx, &p, target ? target : "", target_arg);
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -155,12 +224,6 @@ UBLKIT_EXPORT int ublkit_server_new_sz(struct ublkit_ctx *ctx,
 	if (ops->priv_size && !(s->target.priv = calloc(1, ops->priv_size))) {
 		ublkit_server_unref(s);
 		return -ENOMEM;
-	}
-	if ((p.flags & UBLKIT_DEV_SWAP) && !(ops->flags & UBLKIT_TARGET_MAY_BACK_SWAP)) {
-		log_error(ctx, "target %s cannot back swap: it allocates memory while serving I/O "
-			       "(use --target file)", ops->name);
-		ublkit_server_unref(s);
-		return -EINVAL;
 	}
 	r = ops->open(&s->target, target_arg, &s->params);
 	if (r == 0)

@@ -108,6 +108,9 @@ int ublkit_read_line(const struct ublkit_ctx *ctx, const char *path, char *buf, 
 int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *ret);
 
 /* string helpers (util.c) */
+/* Numbers the kernel writes (sysfs, /proc) and the run state: decimal, or
+ * hexadecimal after "0x". What a user types goes through ublkit_parse_uint()
+ * and ublkit_parse_size() (ublkit.h). */
 int ublkit_parse_u64(const char *s, uint64_t *ret);
 bool ublkit_streq_module(const char *a, const char *b);
 /* Undo the octal escapes (\\040) of /proc/mounts, mountinfo and /proc/swaps, in place. */

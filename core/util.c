@@ -1,25 +1,185 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Small string helpers. */
+/*
+ * Small string helpers, and the one set of number parsers: what a user
+ * types (counts, ids, sizes) and what the kernel writes.
+ */
 #include "config.h"
 
-#include <ctype.h>
-
 #include "ublkit-private.h"
+#include "ublkit/ublk.h"
 
-int ublkit_parse_u64(const char *s, uint64_t *ret)
+static bool is_digit(char c)
 {
-	unsigned long long v;
-	char *end;
+	return c >= '0' && c <= '9';
+}
 
-	if (!s || !isdigit((unsigned char)*s))
+/* Decimal digits at *@s, up to the first non-digit. */
+static int parse_digits(const char **s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!is_digit(**s))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -errno;
-	if (*end)
+	for (; is_digit(**s); (*s)++) {
+		unsigned int d = (unsigned int)(**s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+UBLKIT_EXPORT int ublkit_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = parse_digits(&s, &v);
+	if (r < 0)
+		return r;
+	if (*s)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_hex(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+	int d;
+
+	if (hex_digit(*s) < 0)
+		return -EINVAL;
+	for (; (d = hex_digit(*s)) >= 0; s++) {
+		if (v >> 60)
+			return -ERANGE;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (*s)
 		return -EINVAL;
 	*ret = v;
+	return 0;
+}
+
+/* Numbers the kernel writes in sysfs and /proc, and ublkit in its run
+ * state: decimal, or hexadecimal after "0x". */
+int ublkit_parse_u64(const char *s, uint64_t *ret)
+{
+	if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		return parse_hex(s + 2, ret);
+	return ublkit_parse_uint(s, 0, UINT64_MAX, ret);
+}
+
+/*
+ * The multiplier a size suffix stands for: K, M, G, T, P or E (either
+ * case) alone or followed by "iB" is a power of 1024, followed by "B" a
+ * power of 1000; no suffix is 1. 0: @s is not a suffix.
+ */
+static uint64_t size_multiplier(const char *s)
+{
+	static const char letters[] = "KMGTPE";
+	char c = s[0] >= 'a' && s[0] <= 'z' ? (char)(s[0] - 'a' + 'A') : s[0];
+	const char *l = c ? strchr(letters, c) : NULL;
+	uint64_t m = 1, base;
+
+	if (!*s)
+		return 1;
+	if (!l)
+		return 0;
+	if (!s[1] || !strcmp(s + 1, "iB"))
+		base = 1024;
+	else if (!strcmp(s + 1, "B"))
+		base = 1000;
+	else
+		return 0;
+	for (const char *x = letters; x <= l; x++)
+		m *= base;
+	return m;
+}
+
+#define FRACTION_DIGITS_MAX 19	/* 10^19 still fits a uint64_t */
+
+/*
+ * The digits after a decimal point, at *@s, without trailing zeros (they
+ * change nothing): their value and their count.
+ */
+static int parse_fraction(const char **s, uint64_t *frac, unsigned int *n)
+{
+	const char *start = *s, *end;
+
+	if (!is_digit(*start))
+		return -EINVAL;
+	for (end = start; is_digit(*end); end++)
+		;
+	*s = end;
+	while (end > start && end[-1] == '0')
+		end--;
+	if (end - start > FRACTION_DIGITS_MAX)
+		return -EDOM;
+	*frac = 0;
+	*n = (unsigned int)(end - start);
+	for (const char *c = start; c < end; c++)
+		*frac = *frac * 10 + (uint64_t)(*c - '0');
+	return 0;
+}
+
+/* @frac / 10^@n of @mult, exactly; -EDOM when that is no whole number. */
+static int scale_fraction(uint64_t frac, unsigned int n, uint64_t mult, uint64_t *ret)
+{
+	unsigned __int128 v = (unsigned __int128)frac * mult;
+	uint64_t div = 1;
+
+	while (n--)
+		div *= 10;
+	if (v % div)
+		return -EDOM;
+	*ret = (uint64_t)(v / div);
+	return 0;
+}
+
+UBLKIT_EXPORT int ublkit_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t whole, frac = 0, mult, part = 0;
+	unsigned int n = 0;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = parse_digits(&s, &whole);
+	if (r < 0)
+		return r;
+	if (*s == '.') {
+		s++;
+		r = parse_fraction(&s, &frac, &n);
+		if (r < 0)
+			return r;
+	}
+	mult = size_multiplier(s);
+	if (!mult)
+		return -EINVAL;
+	r = scale_fraction(frac, n, mult, &part);
+	if (r < 0)
+		return r;
+	if (whole > UINT64_MAX / mult || whole * mult > UINT64_MAX - part)
+		return -ERANGE;
+	*ret = whole * mult + part;
 	return 0;
 }
 
@@ -53,4 +213,28 @@ void unescape_octal(char *s)
 		}
 	}
 	*w = '\0';
+}
+
+UBLKIT_EXPORT int ublkit_parse_dev_id(const char *s, uint32_t *id)
+{
+	static const char *const prefixes[] = { "/dev/ublkb", "/dev/ublkc", "ublkb", "ublkc",
+						"ublk" };
+	uint64_t v;
+	int r;
+
+	if (!s || !id)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (!strncmp(s, prefixes[i], n)) {
+			s += n;
+			break;
+		}
+	}
+	r = ublkit_parse_uint(s, 0, UBLKIT_DEV_ID_MAX, &v);
+	if (r < 0)
+		return r;
+	*id = (uint32_t)v;
+	return 0;
 }

@@ -37,13 +37,15 @@ static const char usage[] =
 	"Options:\n"
 	"  -t, --target NAME          target type (required)\n"
 	"  -f, --file PATH            backing file or block device for 'file'\n"
-	"  -s, --size SIZE            device size: bytes or with K, M, G, T suffix\n"
-	"  -q, --queues N             hardware queues, one server thread each (default 1)\n"
+	"  -s, --size SIZE            device size: bytes, or with a K, M, G, T suffix\n"
+	"                             (KiB, MiB..., powers of 1024; KB, MB... of 1000),\n"
+	"                             fractions too: 1.5G\n"
+	"  -q, --queues N             hardware queues, one server thread each, 1-64 (default 1)\n"
 	"  -d, --depth N              queue depth, 1-4096 (default 128)\n"
-	"  -i, --id N                 device id (default: the kernel picks)\n"
+	"  -i, --id N                 device id, 0-1048575 (default: the kernel picks)\n"
 	"  -b, --block-size N         logical block size, 512-4096 (default 512, or the file's)\n"
-	"      --physical-block-size N\n"
-	"      --max-io SIZE          largest request, multiple of 4K (default 128K)\n"
+	"      --physical-block-size N  power of two, block size-64K (default: block size)\n"
+	"      --max-io SIZE          largest request, multiple of 4K up to 1M (default 128K)\n"
 	"  -r, --recovery             survive a server crash (user recovery)\n"
 	"      --read-only            export the device read-only\n"
 	"      --rotational           mark the device rotational\n"
@@ -60,8 +62,13 @@ static const char usage[] =
 	"Server memory: queues x depth x max-io of I/O buffers (default 16 MiB)\n"
 	"plus about 4 MiB; 'mem' adds the data written.\n"
 	"\n"
+	"Every argument is checked before the system is: a bad one is a usage\n"
+	"error even where ublk is missing.\n"
+	"\n"
 	"Exit status: 0 device live, 1 failed (nothing left behind), 2 usage,\n"
 	"3 the kernel lacks ublk.\n";
+
+enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD, OPT_LOWLAT, OPT_ROOT };
 
 struct add_opts {
 	struct ublkit_dev_params p;
@@ -71,34 +78,85 @@ struct add_opts {
 	bool foreground;
 };
 
-static int parse_u16_opt(const char *name, const char *arg, uint16_t *ret)
+/* Counts the struct holds in 16 bits; the library checks the real range. */
+static int opt_u16(struct tool *t, const char *opt, const char *arg, uint16_t *ret)
 {
 	uint64_t v;
 
-	if (tool_parse_uint(arg, 65535, &v) < 0) {
-		tool_error("--%s '%s': not a number from 0 to 65535", name, arg);
+	if (tool_opt_uint(t, opt, arg, 1, UINT16_MAX, &v) < 0)
 		return -EINVAL;
-	}
 	*ret = (uint16_t)v;
 	return 0;
 }
 
-static int parse_u32_size(const char *name, const char *arg, uint32_t *ret)
+static int opt_u32_size(struct tool *t, const char *opt, const char *arg, uint32_t *ret)
 {
 	uint64_t v;
 
-	if (tool_parse_size(arg, &v) < 0 || v > UINT32_MAX) {
-		tool_error("--%s '%s': not a size", name, arg);
+	if (tool_opt_size(t, opt, arg, 1, UINT32_MAX, &v) < 0)
 		return -EINVAL;
-	}
 	*ret = (uint32_t)v;
 	return 0;
 }
 
+static int add_option(struct tool *t, struct add_opts *o, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 't': o->target = arg; return 0;
+	case 'f': o->file = arg; return 0;
+	case 's': return tool_opt_size(t, "size", arg, 1, UINT64_MAX, &o->p.size);
+	case 'q': return opt_u16(t, "queues", arg, &o->p.nr_queues);
+	case 'd': return opt_u16(t, "depth", arg, &o->p.queue_depth);
+	case 'i':
+		if (tool_opt_uint(t, "id", arg, 0, UBLKIT_DEV_ID_MAX, &v) < 0)
+			return -EINVAL;
+		o->p.dev_id = (int32_t)v;
+		return 0;
+	case 'b': return opt_u32_size(t, "block-size", arg, &o->p.logical_block_size);
+	case OPT_PBS: return opt_u32_size(t, "physical-block-size", arg, &o->p.physical_block_size);
+	case OPT_MAXIO: return opt_u32_size(t, "max-io", arg, &o->p.max_io_bytes);
+	case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; return 0;
+	case OPT_RO: o->p.flags |= UBLKIT_DEV_READ_ONLY; return 0;
+	case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; return 0;
+	case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; return 0;
+	case OPT_LOWLAT: o->p.flags |= UBLKIT_DEV_LOW_LATENCY; return 0;
+	case 'F':
+		o->foreground = true;
+		o->spawn_flags |= UBLKIT_SPAWN_FOREGROUND;
+		return 0;
+	case OPT_ROOT: o->spawn_flags |= UBLKIT_SPAWN_ROOT_STORAGE; return 0;
+	default: return -ENOENT;
+	}
+}
+
+/* What the options say together, and the library's check of the parameters. */
+static int check_args(struct tool *t, const struct add_opts *o)
+{
+	int tflags, saved, r;
+
+	if (!o->target)
+		return tool_usage(t, "--target is required (null, mem or file)");
+	tflags = ublkit_target_flags(o->target);
+	if (tflags < 0)
+		return tool_usage(t, "unknown target '%s' (null, mem or file)", o->target);
+	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !(tflags & UBLKIT_TARGET_SURVIVES_SERVER))
+		return tool_usage(t, "--recovery does not fit --target %s: its data lives in the "
+				  "server and dies with it; use --target file", o->target);
+	if (!(tflags & UBLKIT_TARGET_NEEDS_PATH) != !o->file)
+		return o->file ? tool_usage(t, "--file is only for --target file")
+			       : tool_usage(t, "--target %s needs --file PATH", o->target);
+	if ((tflags & UBLKIT_TARGET_NEEDS_SIZE) && !o->p.size)
+		return tool_usage(t, "--target %s needs --size (e.g. --size 1G)", o->target);
+	saved = tool_checks_begin(t);
+	r = ublkit_dev_params_check(t->ctx, &o->p, o->target, o->file);
+	tool_checks_end(t, saved);
+	return r < 0 ? tool_usage(t, NULL) : -1;
+}
+
 static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 {
-	enum { OPT_PBS = 0x100, OPT_MAXIO, OPT_RO, OPT_ROT, OPT_NODISCARD, OPT_LOWLAT,
-	       OPT_ROOT };
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "target", required_argument, NULL, 't' },
@@ -119,80 +177,24 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 		{ "root-storage", no_argument, NULL, OPT_ROOT },
 		{},
 	};
-	uint64_t v;
-	int c, r = 0, tflags;
+	int c, r;
 
+	t->usage = usage;
 	ublkit_dev_params_init(&o->p);
-	while (r == 0 && (c = getopt_long(argc, argv, "hjt:f:s:q:d:i:b:rF", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': o->target = optarg; break;
-		case 'f': o->file = optarg; break;
-		case 's':
-			if (tool_parse_size(optarg, &o->p.size) < 0) {
-				tool_error("--size '%s': not a size (try 1G, 512M, 4096)", optarg);
-				r = -EINVAL;
-			}
-			break;
-		case 'q': r = parse_u16_opt("queues", optarg, &o->p.nr_queues); break;
-		case 'd': r = parse_u16_opt("depth", optarg, &o->p.queue_depth); break;
-		case 'i':
-			if (tool_parse_uint(optarg, INT32_MAX, &v) < 0) {
-				tool_error("--id '%s': not a device id", optarg);
-				r = -EINVAL;
-			}
-			o->p.dev_id = (int32_t)v;
-			break;
-		case 'b': r = parse_u32_size("block-size", optarg, &o->p.logical_block_size); break;
-		case OPT_PBS:
-			r = parse_u32_size("physical-block-size", optarg, &o->p.physical_block_size);
-			break;
-		case OPT_MAXIO: r = parse_u32_size("max-io", optarg, &o->p.max_io_bytes); break;
-		case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; break;
-		case OPT_RO: o->p.flags |= UBLKIT_DEV_READ_ONLY; break;
-		case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; break;
-		case OPT_NODISCARD: o->p.flags |= UBLKIT_DEV_NO_DISCARD; break;
-		case OPT_LOWLAT: o->p.flags |= UBLKIT_DEV_LOW_LATENCY; break;
-		case 'F':
-			o->foreground = true;
-			o->spawn_flags |= UBLKIT_SPAWN_FOREGROUND;
-			break;
-		case OPT_ROOT: o->spawn_flags |= UBLKIT_SPAWN_ROOT_STORAGE; break;
-		default:
-			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-			if (c >= 0)
-				return c;
+	while ((c = getopt_long(argc, argv, "hjt:f:s:q:d:i:b:rF", opts, NULL)) != -1) {
+		r = add_option(t, o, c, optarg);
+		if (r == -ENOENT) {
+			r = tool_common_option(t, c, usage);
+			if (r >= 0)
+				return r;
+		} else if (r < 0) {
+			return EXIT_USAGE;
 		}
 	}
-	if (r < 0)
-		return EXIT_USAGE;
-	if (optind < argc) {
-		tool_error("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (!o->target) {
-		tool_error("--target is required (null, mem or file); see 'ublkit add --help'");
-		return EXIT_USAGE;
-	}
-	tflags = ublkit_target_flags(o->target);
-	if (tflags < 0) {
-		tool_error("unknown target '%s'; see 'ublkit add --help'", o->target);
-		return EXIT_USAGE;
-	}
-	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !(tflags & UBLKIT_TARGET_SURVIVES_SERVER)) {
-		tool_error("--recovery does not fit --target %s: its data lives in the server "
-			   "and dies with it; use --target file", o->target);
-		return EXIT_USAGE;
-	}
-	if (!(tflags & UBLKIT_TARGET_NEEDS_PATH) != !o->file) {
-		tool_error(o->file ? "--file is only for --target file"
-				   : "--target %s needs --file PATH", o->target);
-		return EXIT_USAGE;
-	}
-	if ((tflags & UBLKIT_TARGET_NEEDS_SIZE) && !o->p.size) {
-		tool_error("--target %s needs --size (e.g. --size 1G)", o->target);
-		return EXIT_USAGE;
-	}
-	return -1;
+	r = tool_no_args(t, argc, argv);
+	if (r >= 0)
+		return r;
+	return check_args(t, o);
 }
 
 /* Before anything is created: the driver, and the id if one was asked for. */

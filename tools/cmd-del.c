@@ -38,27 +38,25 @@ int cmd_del(struct tool *t, int argc, char **argv)
 	bool all = false;
 	uint64_t v;
 
+	t->usage = usage;
 	while ((c = getopt_long(argc, argv, "hja", opts, NULL)) != -1) {
 		if (c == 'a') {
 			all = true;
 			continue;
 		}
 		if (c == OPT_TIMEOUT) {
-			if (tool_parse_uint(optarg, 3600, &v) < 0) {
-				tool_error("--timeout '%s': seconds from 0 to 3600", optarg);
+			if (tool_opt_uint(t, "timeout", optarg, 0, 3600, &v) < 0)
 				return EXIT_USAGE;
-			}
 			timeout_ms = (unsigned int)v * 1000;
 			continue;
 		}
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		r = tool_common_option(t, c, usage);
 		if (r >= 0)
 			return r;
 	}
-	if (all == (optind < argc)) {
-		tool_error("give device ids or --all (not both)");
-		return EXIT_USAGE;
-	}
+	if (all == (optind < argc))
+		return tool_usage(t, all ? "give device ids or --all, not both"
+					 : "give device ids or --all");
 	if (all) {
 		n = ublkit_ublk_list(t->ctx, &ids);
 		if (n < 0)
@@ -69,7 +67,7 @@ int cmd_del(struct tool *t, int argc, char **argv)
 		if (!ids)
 			return tool_fail(-ENOMEM, "del");
 		for (int i = 0; i < n; i++)
-			if (tool_parse_dev_id(argv[optind + i], &ids[i]) < 0) {
+			if (tool_dev_id(t, argv[optind + i], &ids[i]) < 0) {
 				free(ids);
 				return EXIT_USAGE;
 			}

@@ -26,8 +26,10 @@ static const char usage[] =
 	"\n"
 	"Device-mapper devices over block devices such as NVMe namespaces. What ublkit\n"
 	"creates has a DM UUID that starts with UBLKIT-; any other device is left alone\n"
-	"by every command here, remove included. Sizes take K, M, G, T suffixes\n"
-	"(binary) and must be whole 512-byte sectors.\n"
+	"by every command here, remove included. Sizes are bytes or take K, M, G, T\n"
+	"suffixes (KiB... powers of 1024, KB... of 1000, fractions such as 1.5G) and\n"
+	"must be whole 512-byte sectors. A NAME ublkit creates is 1 to 96 letters,\n"
+	"digits and _.+-, not starting with '.' or '-'.\n"
 	"\n"
 	"Kinds and their options:\n"
 	"  linear     --device DEV [--offset SIZE] [--length SIZE]\n"
@@ -89,16 +91,14 @@ struct create_opts {
 	bool have_low_water;
 };
 
-static int parse_sectors(const char *opt, const char *arg, uint64_t *ret)
+static int parse_sectors(struct tool *t, const char *opt, const char *arg, uint64_t *ret)
 {
 	uint64_t bytes;
 
-	if (tool_parse_size(arg, &bytes) < 0) {
-		tool_error("--%s '%s': not a size (such as 4096, 64K, 512M, 1G)", opt, arg);
+	if (tool_opt_size(t, opt, arg, 0, UINT64_MAX, &bytes) < 0)
 		return -EINVAL;
-	}
 	if (bytes % 512) {
-		tool_error("--%s '%s': not a whole number of 512-byte sectors", opt, arg);
+		tool_usage(t, "--%s %s: not a whole number of 512-byte sectors", opt, arg);
 		return -EINVAL;
 	}
 	*ret = bytes / 512;
@@ -113,7 +113,7 @@ enum {
 	OPT_ID, OPT_MODE, OPT_RO, OPT_STRIPE_LENGTH,
 };
 
-static int parse_mode(const char *arg, int *mode)
+static int parse_mode(struct tool *t, const char *arg, int *mode)
 {
 	if (!strcmp(arg, "writethrough"))
 		*mode = UBLKIT_DM_CACHE_WRITETHROUGH;
@@ -122,57 +122,73 @@ static int parse_mode(const char *arg, int *mode)
 	else if (!strcmp(arg, "passthrough"))
 		*mode = UBLKIT_DM_CACHE_PASSTHROUGH;
 	else {
-		tool_error("--mode %s: writethrough, writeback or passthrough", arg);
+		tool_usage(t, "--mode %s: writethrough, writeback or passthrough", arg);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int create_option(struct create_opts *o, int c, const char *arg)
+/* "--offset" for the device, "--metadata-offset" for the metadata, ... */
+static const char *role_option(enum role role, const char *what, char *buf, size_t size)
 {
+	if (role == ROLE_DEVICE)
+		return what;
+	snprintf(buf, size, "%s-%s", role_names[role], what);
+	return buf;
+}
+
+static int device_option(struct tool *t, struct create_opts *o, enum role role, const char *arg)
+{
+	if (!*arg) {
+		tool_usage(t, "--%s needs a block device", role_names[role]);
+		return -EINVAL;
+	}
+	if (role == ROLE_DEVICE && o->kind == UBLKIT_DM_STRIPED) {
+		if (o->nstripes >= UBLKIT_DM_MAX_STRIPES) {
+			tool_usage(t, "striped: at most %d devices", UBLKIT_DM_MAX_STRIPES);
+			return -EINVAL;
+		}
+		o->stripes[o->nstripes++] = arg;
+	}
+	o->range[role].device = arg;
+	return 0;
+}
+
+static int create_option(struct tool *t, struct create_opts *o, int c, const char *arg)
+{
+	char name[32];
 	uint64_t v;
 
-	if (c >= OPT_DEV && c < OPT_DEV + ROLE_MAX) {
-		if (c == OPT_DEV + ROLE_DEVICE && o->kind == UBLKIT_DM_STRIPED) {
-			if (o->nstripes >= UBLKIT_DM_MAX_STRIPES) {
-				tool_error("striped: at most %d devices", UBLKIT_DM_MAX_STRIPES);
-				return -EINVAL;
-			}
-			o->stripes[o->nstripes++] = arg;
-		}
-		o->range[c - OPT_DEV].device = arg;
-		return 0;
-	}
+	if (c >= OPT_DEV && c < OPT_DEV + ROLE_MAX)
+		return device_option(t, o, (enum role)(c - OPT_DEV), arg);
 	if (c >= OPT_OFFSET && c < OPT_OFFSET + ROLE_MAX)
-		return parse_sectors("offset", arg, &o->range[c - OPT_OFFSET].offset_sectors);
+		return parse_sectors(t, role_option((enum role)(c - OPT_OFFSET), "offset", name,
+						    sizeof(name)),
+				     arg, &o->range[c - OPT_OFFSET].offset_sectors);
 	if (c >= OPT_LENGTH && c < OPT_LENGTH + ROLE_MAX) {
 		if (c == OPT_LENGTH + ROLE_DEVICE && o->kind == UBLKIT_DM_STRIPED)
-			return parse_sectors("length", arg, &o->length);
-		return parse_sectors("length", arg, &o->range[c - OPT_LENGTH].length_sectors);
+			return parse_sectors(t, "length", arg, &o->length);
+		return parse_sectors(t, role_option((enum role)(c - OPT_LENGTH), "length", name,
+						    sizeof(name)),
+				     arg, &o->range[c - OPT_LENGTH].length_sectors);
 	}
 	switch (c) {
-	case OPT_CHUNK: return parse_sectors("chunk", arg, &o->chunk);
-	case OPT_BLOCK: return parse_sectors("block-size", arg, &o->block);
+	case OPT_CHUNK: return parse_sectors(t, "chunk", arg, &o->chunk);
+	case OPT_BLOCK: return parse_sectors(t, "block-size", arg, &o->block);
 	case OPT_LOW_WATER:
 		o->have_low_water = true;
-		if (tool_parse_size(arg, &o->low_water_bytes) < 0) {
-			tool_error("--low-water '%s': not a size", arg);
-			return -EINVAL;
-		}
-		return 0;
+		return tool_opt_size(t, "low-water", arg, 0, UINT64_MAX, &o->low_water_bytes);
 	case OPT_ERROR_NO_SPACE: o->pool_flags |= UBLKIT_DM_POOL_ERROR_IF_NO_SPACE; return 0;
 	case OPT_POOL: o->pool = arg; return 0;
-	case OPT_SIZE: return parse_sectors("size", arg, &o->size);
+	case OPT_SIZE: return parse_sectors(t, "size", arg, &o->size);
 	case OPT_ID:
-		if (tool_parse_uint(arg, (1u << 24) - 1, &v) < 0) {
-			tool_error("--id '%s': a number below 16777216", arg);
+		if (tool_opt_uint(t, "id", arg, 0, (1u << 24) - 1, &v) < 0)
 			return -EINVAL;
-		}
 		o->thin_id = (uint32_t)v;
 		return 0;
-	case OPT_MODE: return parse_mode(arg, &o->cache_mode);
+	case OPT_MODE: return parse_mode(t, arg, &o->cache_mode);
 	case OPT_RO: o->flags |= UBLKIT_DM_READ_ONLY; return 0;
-	default: return -EINVAL;
+	default: return -ENOENT;
 	}
 }
 
@@ -218,36 +234,39 @@ static bool kind_takes(int kind, enum role role)
 	}
 }
 
-static int check_create(const char *verb, struct create_opts *o)
+/* A name passes the library's check (its message says what is allowed). */
+static int check_dm_name(struct tool *t, const char *name, unsigned int flags)
 {
+	int saved = tool_checks_begin(t);
+	int r = ublkit_dm_name_check(t->ctx, name, flags);
+
+	tool_checks_end(t, saved);
+	return r < 0 ? tool_usage(t, NULL) : -1;
+}
+
+static int check_create(struct tool *t, const char *verb, struct create_opts *o)
+{
+	const char *kind = ublkit_dm_kind_name(o->kind);
+
 	for (int r = 0; r < ROLE_MAX; r++) {
 		bool set = o->range[r].device || o->range[r].offset_sectors ||
 			   o->range[r].length_sectors;
 
-		if (set && !kind_takes(o->kind, (enum role)r)) {
-			tool_error("%s %s: --%s does not apply; see 'ublkit dm --help'", verb,
-				   ublkit_dm_kind_name(o->kind), role_names[r]);
-			return EXIT_USAGE;
-		}
-		if (kind_takes(o->kind, (enum role)r) && !o->range[r].device) {
-			tool_error("%s %s needs --%s DEV", verb, ublkit_dm_kind_name(o->kind),
-				   role_names[r]);
-			return EXIT_USAGE;
-		}
+		if (set && !kind_takes(o->kind, (enum role)r))
+			return tool_usage(t, "%s %s: --%s does not apply", verb, kind, role_names[r]);
+		if (kind_takes(o->kind, (enum role)r) && !o->range[r].device)
+			return tool_usage(t, "%s %s needs --%s DEV", verb, kind, role_names[r]);
 	}
-	if (o->kind == UBLKIT_DM_STRIPED && o->nstripes < 2) {
-		tool_error("%s striped needs --device at least twice", verb);
-		return EXIT_USAGE;
-	}
-	if (o->kind == UBLKIT_DM_THIN && (!o->pool || !o->size)) {
-		tool_error("%s thin needs --pool POOL and --size SIZE", verb);
-		return EXIT_USAGE;
-	}
-	if (o->kind != UBLKIT_DM_THIN && (o->pool || o->size)) {
-		tool_error("%s %s: --pool and --size are for thin volumes", verb,
-			   ublkit_dm_kind_name(o->kind));
-		return EXIT_USAGE;
-	}
+	if (o->kind == UBLKIT_DM_STRIPED && o->nstripes < 2)
+		return tool_usage(t, "%s striped needs --device at least twice", verb);
+	if (o->kind == UBLKIT_DM_THIN && (!o->pool || !o->size))
+		return tool_usage(t, "%s thin needs --pool POOL and --size SIZE", verb);
+	if (o->kind != UBLKIT_DM_THIN && (o->pool || o->size))
+		return tool_usage(t, "%s %s: --pool and --size are for thin volumes", verb, kind);
+	if (o->have_low_water && o->kind != UBLKIT_DM_THIN_POOL)
+		return tool_usage(t, "--low-water is for thin pools");
+	if (o->pool)
+		return check_dm_name(t, o->pool, UBLKIT_DM_NAME_CREATE);
 	return -1;
 }
 
@@ -262,34 +281,32 @@ static int parse_create(struct tool *t, const char *verb, int argc, char **argv,
 			fputs(usage, stdout);
 			return EXIT_OK;
 		}
-		tool_error("%s needs a kind: linear, striped, crypt, thin-pool, thin or cache", verb);
-		return EXIT_USAGE;
+		return tool_usage(t, "%s needs a kind: linear, striped, crypt, thin-pool, thin or "
+				  "cache", verb);
 	}
 	o->kind = ublkit_dm_kind_from_string(argv[1]);
-	if (o->kind < 0 || o->kind == UBLKIT_DM_PART) {
-		tool_error("unknown kind '%s': linear, striped, crypt, thin-pool, thin or cache",
-			   argv[1]);
-		return EXIT_USAGE;
-	}
+	if (o->kind < 0 || o->kind == UBLKIT_DM_PART)
+		return tool_usage(t, "unknown kind '%s': linear, striped, crypt, thin-pool, thin "
+				  "or cache", argv[1]);
 	argc--;
 	argv++;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hj", create_longopts, NULL)) != -1) {
-		if (c == 'h' || c == 'j' || c == 'J' || c == '?' || c == ':') {
-			r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		r = create_option(t, o, c, optarg);
+		if (r == -ENOENT) {
+			r = tool_common_option(t, c, usage);
 			if (r >= 0)
 				return r;
-			continue;
-		}
-		if (create_option(o, c, optarg) < 0)
+		} else if (r < 0) {
 			return EXIT_USAGE;
+		}
 	}
-	if (optind + 1 != argc) {
-		tool_error("%s %s needs exactly one NAME", verb, ublkit_dm_kind_name(o->kind));
-		return EXIT_USAGE;
-	}
-	o->name = argv[optind];
-	return check_create(verb, o);
+	r = tool_one_arg(t, argc, argv, "NAME", &o->name);
+	if (r < 0)
+		r = check_dm_name(t, o->name, strcmp(verb, "create") ? 0 : UBLKIT_DM_NAME_CREATE);
+	if (r < 0)
+		r = check_create(t, verb, o);
+	return r;
 }
 
 static int build_table(struct tool *t, struct create_opts *o, struct ublkit_dm_table **tab)
@@ -409,10 +426,6 @@ static int cmd_dm_create(struct tool *t, const char *verb, int argc, char **argv
 	r = parse_create(t, verb, argc, argv, &o);
 	if (r >= 0)
 		return r;
-	if (o.have_low_water && o.kind != UBLKIT_DM_THIN_POOL) {
-		tool_error("--low-water is for thin pools");
-		return EXIT_USAGE;
-	}
 	tool_show_library_errors(t);
 	r = build_table(t, &o, &tab);
 	if (r < 0)
@@ -436,12 +449,13 @@ static int cmd_dm_remove(struct tool *t, int argc, char **argv)
 	int r, rc = EXIT_OK;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0 && optind >= argc)
+		r = tool_usage(t, "dm remove needs a NAME");
+	/* every name, before any device is removed */
+	for (int i = optind; r < 0 && i < argc; i++)
+		r = check_dm_name(t, argv[i], 0);
 	if (r >= 0)
 		return r;
-	if (optind >= argc) {
-		tool_error("dm remove needs a NAME");
-		return EXIT_USAGE;
-	}
 	tool_show_library_errors(t);
 	for (int i = optind; i < argc; i++) {
 		r = ublkit_dm_remove(t->ctx, argv[i], 0);
@@ -457,23 +471,32 @@ static int cmd_dm_remove(struct tool *t, int argc, char **argv)
 	return rc;
 }
 
+/* The one NAME of dm status, suspend and resume. */
+static int one_name(struct tool *t, int argc, char **argv, const char **name)
+{
+	int r = tool_parse_common(t, argc, argv, usage);
+
+	if (r < 0)
+		r = tool_one_arg(t, argc, argv, "NAME", name);
+	if (r < 0)
+		r = check_dm_name(t, *name, 0);
+	return r;
+}
+
 static int cmd_dm_suspend_resume(struct tool *t, const char *verb, int argc, char **argv)
 {
+	const char *name = NULL;
 	int r;
 
-	r = tool_parse_common(t, argc, argv, usage);
+	r = one_name(t, argc, argv, &name);
 	if (r >= 0)
 		return r;
-	if (optind + 1 != argc) {
-		tool_error("dm %s needs one NAME", verb);
-		return EXIT_USAGE;
-	}
 	tool_show_library_errors(t);
 	if (!strcmp(verb, "suspend"))
-		r = ublkit_dm_suspend(t->ctx, argv[optind], 0);
+		r = ublkit_dm_suspend(t->ctx, name, 0);
 	else
-		r = ublkit_dm_resume(t->ctx, argv[optind]);
-	return r < 0 ? explain(t, r, verb, argv[optind]) : EXIT_OK;
+		r = ublkit_dm_resume(t->ctx, name);
+	return r < 0 ? explain(t, r, verb, name) : EXIT_OK;
 }
 
 static int cmd_dm_list(struct tool *t, int argc, char **argv)
@@ -490,14 +513,13 @@ static int cmd_dm_list(struct tool *t, int argc, char **argv)
 			flags |= UBLKIT_DM_LIST_ALL | UBLKIT_DM_LIST_PARTS;
 			continue;
 		}
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		r = tool_common_option(t, c, usage);
 		if (r >= 0)
 			return r;
 	}
-	if (optind < argc) {
-		tool_error("dm list takes no arguments");
-		return EXIT_USAGE;
-	}
+	r = tool_no_args(t, argc, argv);
+	if (r >= 0)
+		return r;
 	tool_show_library_errors(t);
 	n = ublkit_dm_list(t->ctx, flags, &v);
 	if (n == -EXDEV || n == -ENOENT)
@@ -575,22 +597,19 @@ static int cmd_dm_status(struct tool *t, int argc, char **argv)
 {
 	struct ublkit_dm_device *d = NULL;
 	struct ublkit_dm_status *st = NULL;
+	const char *name = NULL;
 	int r;
 
-	r = tool_parse_common(t, argc, argv, usage);
+	r = one_name(t, argc, argv, &name);
 	if (r >= 0)
 		return r;
-	if (optind + 1 != argc) {
-		tool_error("dm status needs one NAME");
-		return EXIT_USAGE;
-	}
 	tool_show_library_errors(t);
-	r = ublkit_dm_device_new(t->ctx, argv[optind], &d);
+	r = ublkit_dm_device_new(t->ctx, name, &d);
 	if (r >= 0)
-		r = ublkit_dm_status_get(t->ctx, argv[optind], &st);
+		r = ublkit_dm_status_get(t->ctx, name, &st);
 	if (r < 0) {
 		ublkit_dm_device_unref(d);
-		return explain(t, r, "status", argv[optind]);
+		return explain(t, r, "status", name);
 	}
 	if (t->json) {
 		json_begin_object(NULL);
@@ -688,28 +707,23 @@ static int cmd_dm_watch(struct tool *t, int argc, char **argv)
 		switch (c) {
 		case 'a': flags |= UBLKIT_DM_MONITOR_ALL; break;
 		case 'n':
-			if (tool_parse_uint(optarg, 1000000, &v) < 0 || !v) {
-				tool_error("--count '%s': a number from 1", optarg);
+			if (tool_opt_uint(t, "count", optarg, 1, 1000000, &v) < 0)
 				return EXIT_USAGE;
-			}
 			w.count = (long)v;
 			break;
 		case 't':
-			if (tool_parse_uint(optarg, 86400 * 365, &timeout) < 0) {
-				tool_error("--timeout '%s': seconds", optarg);
+			if (tool_opt_uint(t, "timeout", optarg, 0, 86400 * 365, &timeout) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		default:
-			r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+			r = tool_common_option(t, c, usage);
 			if (r >= 0)
 				return r;
 		}
 	}
-	if (optind < argc) {
-		tool_error("dm watch takes no arguments");
-		return EXIT_USAGE;
-	}
+	r = tool_no_args(t, argc, argv);
+	if (r >= 0)
+		return r;
 	tool_show_library_errors(t);
 	r = ublkit_dm_monitor_new(t->ctx, flags, &m);
 	if (r < 0)
@@ -751,10 +765,15 @@ int cmd_dm(struct tool *t, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : NULL;
 
-	if (!verb || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-		fputs(usage, verb ? stdout : stderr);
-		return verb ? EXIT_OK : EXIT_USAGE;
+	t->usage = usage;
+	if (!verb)
+		return tool_usage(t, "dm needs a command: create, reload, remove, list, status, "
+				  "watch, suspend or resume");
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
 	}
+	tool_set_verb(t, verb);
 	if (!strcmp(verb, "create") || !strcmp(verb, "reload"))
 		return cmd_dm_create(t, verb, argc - 1, argv + 1);
 	if (!strcmp(verb, "remove"))
@@ -767,7 +786,7 @@ int cmd_dm(struct tool *t, int argc, char **argv)
 		return cmd_dm_watch(t, argc - 1, argv + 1);
 	if (!strcmp(verb, "suspend") || !strcmp(verb, "resume"))
 		return cmd_dm_suspend_resume(t, verb, argc - 1, argv + 1);
-	tool_error("unknown dm command '%s' (create, reload, remove, list, status, watch, "
-		   "suspend, resume); see 'ublkit dm --help'", verb);
-	return EXIT_USAGE;
+	tool_set_verb(t, NULL);
+	return tool_usage(t, "unknown dm command '%s' (create, reload, remove, list, status, "
+			  "watch, suspend, resume)", verb);
 }

@@ -58,12 +58,10 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
 	int r, worst, swap;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	if (optind < argc) {
-		tool_error("doctor takes no arguments");
-		return EXIT_USAGE;
-	}
 	if (t->json) {
 		json_begin_object(NULL);
 		json_begin_array("checks");

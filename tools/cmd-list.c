@@ -78,12 +78,10 @@ int cmd_list(struct tool *t, int argc, char **argv)
 	int n, r;
 
 	r = tool_parse_common(t, argc, argv, list_usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	if (optind < argc) {
-		tool_error("list takes no arguments; see 'ublkit list --help'");
-		return EXIT_USAGE;
-	}
 	n = ublkit_devices_get(t->ctx, &v);
 	if (n < 0)
 		return ctrl_error(n);
@@ -108,24 +106,6 @@ int cmd_list(struct tool *t, int argc, char **argv)
 		json_finish();
 	}
 	return EXIT_OK;
-}
-
-int tool_parse_dev_id(const char *s, uint32_t *id)
-{
-	uint64_t v;
-
-	if (!strncmp(s, "/dev/ublkb", 10))
-		s += 10;
-	else if (!strncmp(s, "ublkb", 5))
-		s += 5;
-	else if (!strncmp(s, "ublk", 4))
-		s += 4;
-	if (tool_parse_uint(s, INT32_MAX, &v) < 0) {
-		tool_error("'%s' is not a device id (a number, ublkN or /dev/ublkbN)", s);
-		return -EINVAL;
-	}
-	*id = (uint32_t)v;
-	return 0;
 }
 
 static void feature_names(uint64_t flags, char *buf, size_t size)
@@ -272,9 +252,8 @@ int cmd_info(struct tool *t, int argc, char **argv)
 	int r;
 
 	r = tool_parse_common(t, argc, argv, info_usage);
-	if (r >= 0)
-		return r;
-	r = tool_one_dev_id(argc, argv, "info", &id);
+	if (r < 0)
+		r = tool_one_dev_id(t, argc, argv, &id);
 	if (r >= 0)
 		return r;
 	r = ublkit_device_new(t->ctx, id, &d);

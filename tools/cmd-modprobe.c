@@ -18,8 +18,11 @@ static const char usage[] =
 	"      --ignore-blacklist  load a module even if modprobe.d blacklists it\n"
 	"  -j, --json              machine-readable output\n"
 	"\n"
-	"Exit status: 0 all loaded, 1 a module failed to load,\n"
-	"3 a module does not exist in this kernel.\n";
+	"A module name is 1 to 55 letters, digits, '_' and '-'.\n"
+	"\n"
+	"Exit status: 0 all loaded, 1 a module failed to load, 2 usage (such as\n"
+	"a name that cannot be a module's: nothing is loaded then), 3 a module\n"
+	"does not exist in this kernel.\n";
 
 static const char *load_hint(int r)
 {
@@ -58,17 +61,24 @@ int cmd_modprobe(struct tool *t, int argc, char **argv)
 	char **mods;
 	int n;
 
+	t->usage = usage;
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		if (c == OPT_IGNORE_BL) {
 			flags |= UBLKIT_KMOD_IGNORE_BLACKLIST;
 			continue;
 		}
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		r = tool_common_option(t, c, usage);
 		if (r >= 0)
 			return r;
 	}
 	mods = optind < argc ? argv + optind : defaults;
 	n = optind < argc ? argc - optind : 1;
+	/* every name, before any module is looked for */
+	for (int i = 0; i < n; i++) {
+		r = tool_check_arg(t, ublkit_kmod_name_check, mods[i]);
+		if (r >= 0)
+			return r;
+	}
 	if (t->json)
 		json_begin_array(NULL);
 	for (int i = 0; i < n; i++) {

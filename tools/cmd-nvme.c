@@ -168,12 +168,10 @@ static int cmd_nvme_list(struct tool *t, int argc, char **argv)
 	size_t count;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	if (optind < argc) {
-		tool_error("nvme list takes no arguments; see 'ublkit nvme --help'");
-		return EXIT_USAGE;
-	}
 	r = scan(t, &n);
 	if (r >= 0)
 		return r;
@@ -354,22 +352,22 @@ static int cmd_nvme_info(struct tool *t, int argc, char **argv)
 	struct ublkit_nvme *n = NULL;
 	const struct ublkit_nvme_ns *ns;
 	struct holder hold;
+	const char *dev = NULL;
 	int r, hr;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_one_arg(t, argc, argv, "DEVICE (such as /dev/nvme0n1)", &dev);
 	if (r >= 0)
 		return r;
-	if (optind + 1 != argc) {
-		tool_error("nvme info needs one DEVICE (such as /dev/nvme0n1); "
-			   "see 'ublkit nvme --help'");
-		return EXIT_USAGE;
-	}
+	if (!*dev)
+		return tool_usage(t, "nvme info: the DEVICE is empty");
 	r = scan(t, &n);
 	if (r >= 0)
 		return r;
-	ns = ublkit_nvme_find_ns(n, argv[optind]);
+	ns = ublkit_nvme_find_ns(n, dev);
 	if (!ns) {
-		tool_error("%s is no NVMe namespace here (see 'ublkit nvme list')", argv[optind]);
+		tool_error("%s is no NVMe namespace here (see 'ublkit nvme list')", dev);
 		ublkit_nvme_unref(n);
 		return EXIT_FAIL;
 	}
@@ -399,14 +397,18 @@ int cmd_nvme(struct tool *t, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : NULL;
 
-	if (!verb || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-		fputs(usage, verb ? stdout : stderr);
-		return verb ? EXIT_OK : EXIT_USAGE;
+	t->usage = usage;
+	if (!verb)
+		return tool_usage(t, "nvme needs a command: list or info");
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
 	}
+	tool_set_verb(t, verb);
 	if (!strcmp(verb, "list"))
 		return cmd_nvme_list(t, argc - 1, argv + 1);
 	if (!strcmp(verb, "info"))
 		return cmd_nvme_info(t, argc - 1, argv + 1);
-	tool_error("unknown nvme command '%s' (list, info); see 'ublkit nvme --help'", verb);
-	return EXIT_USAGE;
+	tool_set_verb(t, NULL);
+	return tool_usage(t, "unknown nvme command '%s' (list, info)", verb);
 }

@@ -78,12 +78,10 @@ int cmd_orphans(struct tool *t, int argc, char **argv)
 	int n, r;
 
 	r = tool_parse_common(t, argc, argv, orphans_usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	if (optind < argc) {
-		tool_error("orphans takes no arguments");
-		return EXIT_USAGE;
-	}
 	n = ublkit_orphans_detect(t->ctx, &v);
 	if (n < 0)
 		return tool_fail(n, "cannot inspect ublk devices");
@@ -173,21 +171,21 @@ int cmd_cleanup(struct tool *t, int argc, char **argv)
 	struct cleanup_state cs = { .t = t };
 	int c, n;
 
+	t->usage = cleanup_usage;
 	while ((c = getopt_long(argc, argv, "hjn", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': cs.flags |= UBLKIT_CLEANUP_DRY_RUN; break;
 		case OPT_NO_RECOVER: cs.flags |= UBLKIT_CLEANUP_NO_RECOVER; break;
 		case OPT_FORCE: cs.flags |= UBLKIT_CLEANUP_FORCE; break;
 		default:
-			c = tool_common_option(t, c == 'j' ? 'J' : c, cleanup_usage);
+			c = tool_common_option(t, c, cleanup_usage);
 			if (c >= 0)
 				return c;
 		}
 	}
-	if (optind < argc) {
-		tool_error("cleanup takes no arguments");
-		return EXIT_USAGE;
-	}
+	c = tool_no_args(t, argc, argv);
+	if (c >= 0)
+		return c;
 	if (t->json)
 		json_begin_array(NULL);
 	n = ublkit_orphans_cleanup(t->ctx, cs.flags, report, &cs);
@@ -285,24 +283,26 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 	uint32_t id;
 	int c, r;
 
+	t->usage = recover_usage;
 	while ((c = getopt_long(argc, argv, "hjw", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': wait = true; break;
 		case OPT_TIMEOUT:
-			if (tool_parse_uint(optarg, UINT32_MAX, &timeout_s) < 0 || !timeout_s) {
-				tool_error("--timeout '%s': not a number of seconds", optarg);
+			/* poll() takes milliseconds in an int */
+			if (tool_opt_uint(t, "timeout", optarg, 1, INT32_MAX / 1000, &timeout_s) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		default:
-			c = tool_common_option(t, c == 'j' ? 'J' : c, recover_usage);
+			c = tool_common_option(t, c, recover_usage);
 			if (c >= 0)
 				return c;
 		}
 	}
-	r = tool_one_dev_id(argc, argv, "recover", &id);
+	r = tool_one_dev_id(t, argc, argv, &id);
 	if (r >= 0)
 		return r;
+	if (timeout_s && !wait)
+		return tool_usage(t, "--timeout is for --wait");
 	tool_show_library_errors(t);
 	if (wait) {
 		/* MCL_ONFAULT: what this command has touched, not every page of

@@ -32,7 +32,7 @@ int cmd_stats(struct tool *t, int argc, char **argv)
 
 	r = tool_parse_common(t, argc, argv, usage);
 	if (r < 0)
-		r = tool_one_dev_id(argc, argv, "stats", &id);
+		r = tool_one_dev_id(t, argc, argv, &id);
 	if (r >= 0)
 		return r;
 	r = ublkit_stats_read(t->ctx, id, &st);

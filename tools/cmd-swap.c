@@ -29,11 +29,12 @@ static const char usage[] =
 	"  -p, --priority N       swap priority, 0-32767 (default: the kernel's)\n"
 	"      --discard[=POLICY] discard freed pages: once (at swapon), pages, or both\n"
 	"                         (default when given without a policy)\n"
-	"  -L, --label LABEL      swap label, at most 16 bytes (default ublkit-swap)\n"
+	"  -L, --label LABEL      swap label, 1-16 bytes without '/' or control characters\n"
+	"                         (default ublkit-swap)\n"
 	"      --force            overwrite a signature on PATH\n"
 	"  -r, --recovery         a crashed server can be replaced (ublkit recover)\n"
-	"  -q, --queues N         queues, one server thread each (default 1)\n"
-	"  -d, --depth N          queue depth (default 128)\n"
+	"  -q, --queues N         queues, one server thread each, 1-64 (default 1)\n"
+	"  -d, --depth N          queue depth, 1-4096 (default 128)\n"
 	"      --best-effort      start even when a hardening measure fails (warning)\n"
 	"      --root-storage     name the server '@ublkit-server' (spared at shutdown)\n"
 	"  -j, --json             print the result as JSON\n"
@@ -52,6 +53,8 @@ static const char usage[] =
 	"Exit status: 0 done, 1 failed (nothing changed), 2 usage, 3 the system\n"
 	"lacks what is needed (ublk, swap, capabilities).\n";
 
+enum { OPT_DISCARD = 0x100, OPT_FORCE, OPT_BEST, OPT_ROOT, OPT_NO_CHECK };
+
 struct swap_on_opts {
 	struct ublkit_dev_params p;
 	const char *file;
@@ -60,7 +63,7 @@ struct swap_on_opts {
 	unsigned int flags;
 };
 
-static int parse_discard(const char *arg, unsigned int *flags)
+static int parse_discard(struct tool *t, const char *arg, unsigned int *flags)
 {
 	if (!arg || !strcmp(arg, "both"))
 		*flags |= UBLKIT_SWAP_DISCARD;
@@ -69,28 +72,73 @@ static int parse_discard(const char *arg, unsigned int *flags)
 	else if (!strcmp(arg, "pages"))
 		*flags |= UBLKIT_SWAP_DISCARD_PAGES;
 	else {
-		tool_error("--discard=%s: the policy is once, pages or both", arg);
+		tool_usage(t, "--discard=%s: the policy is once, pages or both", arg);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int parse_count(const char *name, const char *arg, uint64_t max, uint16_t *ret)
+/* The library checks the real range: the struct holds 16 bits. */
+static int opt_count(struct tool *t, const char *opt, const char *arg, uint16_t *ret)
 {
 	uint64_t v;
 
-	if (tool_parse_uint(arg, max, &v) < 0 || v == 0) {
-		tool_error("--%s '%s': not a number from 1 to %llu", name, arg,
-			   (unsigned long long)max);
+	if (tool_opt_uint(t, opt, arg, 1, UINT16_MAX, &v) < 0)
 		return -EINVAL;
-	}
 	*ret = (uint16_t)v;
 	return 0;
 }
 
+static int on_option(struct tool *t, struct swap_on_opts *o, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'f': o->file = arg; return 0;
+	case 'p':
+		if (tool_opt_uint(t, "priority", arg, 0, UBLKIT_SWAP_PRIORITY_MAX, &v) < 0)
+			return -EINVAL;
+		o->priority = (int)v;
+		return 0;
+	case OPT_DISCARD: return parse_discard(t, arg, &o->flags);
+	case 'L':
+		if (!*arg) {
+			tool_usage(t, "--label needs 1 to %d bytes", UBLKIT_SWAP_LABEL_MAX);
+			return -EINVAL;
+		}
+		o->label = arg;
+		return 0;
+	case OPT_FORCE: o->flags |= UBLKIT_SWAP_FORCE; return 0;
+	case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; return 0;
+	case 'q': return opt_count(t, "queues", arg, &o->p.nr_queues);
+	case 'd': return opt_count(t, "depth", arg, &o->p.queue_depth);
+	case OPT_BEST: o->p.flags |= UBLKIT_DEV_HARDEN_BEST_EFFORT; return 0;
+	case OPT_ROOT: o->flags |= UBLKIT_SWAP_ROOT_STORAGE; return 0;
+	default: return -ENOENT;
+	}
+}
+
+/* The label and the device's parameters, as the library will check them. */
+static int check_on(struct tool *t, struct swap_on_opts *o)
+{
+	struct ublkit_dev_params p = o->p;
+	int saved, r;
+
+	if (!o->file)
+		return tool_usage(t, "swap on needs --file PATH (the block device or file to swap "
+				  "on)");
+	r = tool_check_arg(t, ublkit_swap_label_check, o->label);
+	if (r >= 0)
+		return r;
+	p.flags |= UBLKIT_DEV_SWAP;
+	saved = tool_checks_begin(t);
+	r = ublkit_dev_params_check(t->ctx, &p, "file", o->file);
+	tool_checks_end(t, saved);
+	return r < 0 ? tool_usage(t, NULL) : -1;
+}
+
 static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *o)
 {
-	enum { OPT_DISCARD = 0x100, OPT_FORCE, OPT_BEST, OPT_ROOT };
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "file", required_argument, NULL, 'f' },
@@ -105,54 +153,24 @@ static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *
 		{ "root-storage", no_argument, NULL, OPT_ROOT },
 		{},
 	};
-	uint64_t v;
-	int c, r = 0;
+	int c, r;
 
 	ublkit_dev_params_init(&o->p);
 	o->priority = UBLKIT_SWAP_PRIORITY_DEFAULT;
-	while (r == 0 && (c = getopt_long(argc, argv, "hjf:p:L:rq:d:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': o->file = optarg; break;
-		case 'p':
-			if (tool_parse_uint(optarg, UBLKIT_SWAP_PRIORITY_MAX, &v) < 0) {
-				tool_error("--priority '%s': not a number from 0 to %d", optarg,
-					   UBLKIT_SWAP_PRIORITY_MAX);
-				r = -EINVAL;
-			}
-			o->priority = (int)v;
-			break;
-		case OPT_DISCARD: r = parse_discard(optarg, &o->flags); break;
-		case 'L':
-			if (strlen(optarg) > UBLKIT_SWAP_LABEL_MAX) {
-				tool_error("--label '%s': at most %d bytes", optarg,
-					   UBLKIT_SWAP_LABEL_MAX);
-				r = -EINVAL;
-			}
-			o->label = optarg;
-			break;
-		case OPT_FORCE: o->flags |= UBLKIT_SWAP_FORCE; break;
-		case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; break;
-		case 'q': r = parse_count("queues", optarg, UBLKIT_MAX_QUEUES, &o->p.nr_queues); break;
-		case 'd': r = parse_count("depth", optarg, 4096, &o->p.queue_depth); break;
-		case OPT_BEST: o->p.flags |= UBLKIT_DEV_HARDEN_BEST_EFFORT; break;
-		case OPT_ROOT: o->flags |= UBLKIT_SWAP_ROOT_STORAGE; break;
-		default:
-			c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
-			if (c >= 0)
-				return c;
+	while ((c = getopt_long(argc, argv, "hjf:p:L:rq:d:", opts, NULL)) != -1) {
+		r = on_option(t, o, c, optarg);
+		if (r == -ENOENT) {
+			r = tool_common_option(t, c, usage);
+			if (r >= 0)
+				return r;
+		} else if (r < 0) {
+			return EXIT_USAGE;
 		}
 	}
-	if (r < 0)
-		return EXIT_USAGE;
-	if (optind < argc) {
-		tool_error("unexpected argument '%s'; see 'ublkit swap --help'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (!o->file) {
-		tool_error("swap on needs --file PATH (the block device or file to swap on)");
-		return EXIT_USAGE;
-	}
-	return -1;
+	r = tool_no_args(t, argc, argv);
+	if (r >= 0)
+		return r;
+	return check_on(t, o);
 }
 
 static int swap_on_error(struct tool *t, int r)
@@ -216,7 +234,6 @@ static int cmd_swap_on(struct tool *t, int argc, char **argv)
 
 static int cmd_swap_off(struct tool *t, int argc, char **argv)
 {
-	enum { OPT_NO_CHECK = 0x100 };
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "no-check", no_argument, NULL, OPT_NO_CHECK },
@@ -232,11 +249,11 @@ static int cmd_swap_off(struct tool *t, int argc, char **argv)
 			flags |= UBLKIT_SWAP_OFF_FORCE;
 			continue;
 		}
-		c = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		c = tool_common_option(t, c, usage);
 		if (c >= 0)
 			return c;
 	}
-	r = tool_one_dev_id(argc, argv, "swap off", &id);
+	r = tool_one_dev_id(t, argc, argv, &id);
 	if (r >= 0)
 		return r;
 	tool_show_library_errors(t);
@@ -327,12 +344,10 @@ static int cmd_swap_status(struct tool *t, int argc, char **argv)
 	int n, r, shown = 0;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	if (optind < argc) {
-		tool_error("swap status takes no arguments");
-		return EXIT_USAGE;
-	}
 	n = ublkit_devices_get(t->ctx, &v);
 	if (n < 0)
 		return tool_fail(n, "cannot list ublk devices");
@@ -364,16 +379,20 @@ int cmd_swap(struct tool *t, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : NULL;
 
-	if (!verb || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-		fputs(usage, verb ? stdout : stderr);
-		return verb ? EXIT_OK : EXIT_USAGE;
+	t->usage = usage;
+	if (!verb)
+		return tool_usage(t, "swap needs a command: on, off or status");
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
 	}
+	tool_set_verb(t, verb);
 	if (!strcmp(verb, "on"))
 		return cmd_swap_on(t, argc - 1, argv + 1);
 	if (!strcmp(verb, "off"))
 		return cmd_swap_off(t, argc - 1, argv + 1);
 	if (!strcmp(verb, "status"))
 		return cmd_swap_status(t, argc - 1, argv + 1);
-	tool_error("unknown swap command '%s' (on, off, status); see 'ublkit swap --help'", verb);
-	return EXIT_USAGE;
+	tool_set_verb(t, NULL);
+	return tool_usage(t, "unknown swap command '%s' (on, off, status)", verb);
 }

@@ -15,6 +15,8 @@ int cmd_version(struct tool *t, int argc, char **argv)
 	int r;
 
 	r = tool_parse_common(t, argc, argv, usage);
+	if (r < 0)
+		r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
 	if (t->json) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Diagnostics, number parsing and a small JSON writer for the ublkit tool. */
+/* Diagnostics, argument checks and a small JSON writer for the ublkit tool. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "ublkit/ublk.h"
 
 void tool_error(const char *fmt, ...)
 {
@@ -36,18 +37,57 @@ int tool_fail(int r, const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
+/* The synopsis of t->usage: its lines up to the first empty one. */
+static void print_synopsis(const struct tool *t)
+{
+	const char *u = t->usage, *end;
+
+	if (u) {
+		end = strstr(u, "\n\n");
+		fprintf(stderr, "%.*s\n", end ? (int)(end - u) : (int)strlen(u), u);
+	}
+	fprintf(stderr, "Try 'ublkit %s --help'.\n", t->prog);
+}
+
+void tool_set_verb(struct tool *t, const char *verb)
+{
+	if (!verb) {
+		t->sub[strcspn(t->sub, " ")] = '\0';
+		return;
+	}
+	snprintf(t->sub, sizeof(t->sub), "%s %s", t->prog, verb);
+	t->prog = t->sub;
+}
+
+int tool_usage(struct tool *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fputs("ublkit: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	print_synopsis(t);
+	return EXIT_USAGE;
+}
+
 int tool_common_option(struct tool *t, int c, const char *usage)
 {
+	t->usage = usage;
 	switch (c) {
 	case 'h':
 		fputs(usage, stdout);
 		return EXIT_OK;
+	case 'j':
 	case 'J':
 		t->json = true;
 		return -1;
 	default:
-		fprintf(stderr, "Try '%s --help'.\n", t->prog);
-		return EXIT_USAGE;
+		/* getopt said which option is unknown or lacks its value */
+		return tool_usage(t, NULL);
 	}
 }
 
@@ -56,66 +96,113 @@ int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage)
 	static const struct option opts[] = { TOOL_COMMON_LONGOPTS, {} };
 	int c, r;
 
+	t->usage = usage;
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		r = tool_common_option(t, c == 'j' ? 'J' : c, usage);
+		r = tool_common_option(t, c, usage);
 		if (r >= 0)
 			return r;
 	}
 	return -1;
 }
 
-int tool_one_dev_id(int argc, char **argv, const char *cmd, uint32_t *id)
+int tool_no_args(struct tool *t, int argc, char **argv)
 {
-	if (optind + 1 != argc) {
-		tool_error("%s needs exactly one device id", cmd);
-		return EXIT_USAGE;
-	}
-	return tool_parse_dev_id(argv[optind], id) < 0 ? EXIT_USAGE : -1;
+	if (optind < argc)
+		return tool_usage(t, "unexpected argument '%s'", argv[optind]);
+	return -1;
 }
 
-int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret)
+int tool_one_arg(struct tool *t, int argc, char **argv, const char *what, const char **ret)
 {
-	unsigned long long v;
-	char *end;
+	if (optind >= argc)
+		return tool_usage(t, "%s needs %s", t->prog, what);
+	if (optind + 1 < argc)
+		return tool_usage(t, "unexpected argument '%s': %s takes one %s", argv[optind + 1],
+				  t->prog, what);
+	*ret = argv[optind];
+	return -1;
+}
 
-	if (!s || *s < '0' || *s > '9')
+int tool_one_dev_id(struct tool *t, int argc, char **argv, uint32_t *id)
+{
+	const char *s = NULL;
+	int r = tool_one_arg(t, argc, argv, "device id", &s);
+
+	if (r >= 0)
+		return r;
+	return tool_dev_id(t, s, id) < 0 ? EXIT_USAGE : -1;
+}
+
+int tool_checks_begin(struct tool *t)
+{
+	int saved = ublkit_ctx_get_log_priority(t->ctx);
+
+	if (saved < UBLKIT_LOG_ERR)
+		ublkit_ctx_set_log_priority(t->ctx, UBLKIT_LOG_ERR);
+	return saved;
+}
+
+void tool_checks_end(struct tool *t, int saved)
+{
+	ublkit_ctx_set_log_priority(t->ctx, saved);
+}
+
+int tool_check_arg(struct tool *t, int (*check)(struct ublkit_ctx *ctx, const char *arg),
+		   const char *arg)
+{
+	int saved = tool_checks_begin(t);
+	int r = check(t->ctx, arg);
+
+	tool_checks_end(t, saved);
+	return r < 0 ? tool_usage(t, NULL) : -1;
+}
+
+int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
+		  uint64_t *ret)
+{
+	int r = ublkit_parse_uint(arg, min, max, ret);
+
+	if (r == -ERANGE)
+		tool_usage(t, "--%s %s: out of range; give %llu to %llu", opt, arg,
+			   (unsigned long long)min, (unsigned long long)max);
+	else if (r < 0)
+		tool_usage(t, "--%s '%s': not a number; give %llu to %llu (decimal digits)", opt,
+			   arg, (unsigned long long)min, (unsigned long long)max);
+	return r < 0 ? -EINVAL : 0;
+}
+
+int tool_opt_size(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
+		  uint64_t *ret)
+{
+	char a[32], b[32];
+	uint64_t v;
+	int r = ublkit_parse_size(arg, &v);
+
+	if (r == -EDOM)
+		tool_usage(t, "--%s %s: not a whole number of bytes", opt, arg);
+	else if (r == -ERANGE || (r == 0 && (v < min || v > max)))
+		tool_usage(t, "--%s %s: out of range; give %s to %s", opt, arg,
+			   tool_format_size(min, a, sizeof(a)), tool_format_size(max, b, sizeof(b)));
+	else if (r < 0)
+		tool_usage(t, "--%s '%s': not a size; give bytes or a number with K, M, G, T, P "
+			   "or E (powers of 1024; KB, MB... are powers of 1000), such as 512M "
+			   "or 1.5G", opt, arg);
+	if (r < 0 || v < min || v > max)
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	if (v > max)
-		return -ERANGE;
 	*ret = v;
 	return 0;
 }
 
-int tool_parse_size(const char *s, uint64_t *ret)
+int tool_dev_id(struct tool *t, const char *s, uint32_t *id)
 {
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
+	int r = ublkit_parse_dev_id(s, id);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: return -EINVAL;
-	}
-	if (*end && end[1] && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = (uint64_t)v << shift;
-	return 0;
+	if (r == -ERANGE)
+		tool_usage(t, "device id '%s': out of range; ids go from 0 to %u", s,
+			   UBLKIT_DEV_ID_MAX);
+	else if (r < 0)
+		tool_usage(t, "'%s' is not a device id (a number, ublkbN or /dev/ublkbN)", s);
+	return r < 0 ? -EINVAL : 0;
 }
 
 const char *tool_format_size(uint64_t bytes, char *buf, size_t size)

@@ -22,7 +22,13 @@ struct tool {
 	bool json;
 	int verbose;
 	const char *prog;
+	const char *usage;	/* the running command's --help text */
+	char sub[32];		/* "dm create": a command with a verb */
 };
+
+/* From here on the command is "PROG VERB" (in messages and hints); NULL:
+ * PROG again. */
+void tool_set_verb(struct tool *t, const char *verb);
 
 struct tool_cmd {
 	const char *name;
@@ -50,30 +56,62 @@ int cmd_dm(struct tool *t, int argc, char **argv);
  * and how to fix it); the tool adds its own summary. */
 void tool_show_library_errors(struct tool *t);
 
-/* "3", "ublk3", "ublkb3" or "/dev/ublkb3". */
-int tool_parse_dev_id(const char *s, uint32_t *id);
-
 /* Diagnostics to stderr, prefixed with the program name. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an error for @r (a negative errno) and return an exit code. */
 int tool_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * Usage errors. Every command checks all of its arguments before it
+ * touches the system; a bad one is reported by tool_usage(): the problem,
+ * the command's synopsis (the "Usage:" lines of its --help) and where to
+ * read more. Returns EXIT_USAGE.
+ */
+int tool_usage(struct tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Options every command takes: --help, --json. Call from a command's
- * getopt loop for options it does not know. Returns -1 when the option
- * was handled and parsing goes on, or an exit code.
+ * getopt loop for options it does not know (getopt's '?' for an unknown
+ * option or a missing value is a usage error). Returns -1 when the option
+ * was handled and parsing goes on, or an exit code. Sets t->usage.
  */
 int tool_common_option(struct tool *t, int c, const char *usage);
 #define TOOL_COMMON_LONGOPTS { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }
 
-/* Parse a command that takes only --help/--json; -1 to go on, else an exit code. */
+/*
+ * The helpers below return -1 to go on, or an exit code after they have
+ * said what is wrong.
+ */
+/* Parse a command that takes only --help/--json. */
 int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage);
-/* The single device-id argument left after option parsing; -1 to go on. */
-int tool_one_dev_id(int argc, char **argv, const char *cmd, uint32_t *id);
+/* No argument is left after the options. */
+int tool_no_args(struct tool *t, int argc, char **argv);
+/* Exactly one argument is left: a device id (ublkit_parse_dev_id()). */
+int tool_one_dev_id(struct tool *t, int argc, char **argv, uint32_t *id);
+/* Exactly one argument is left: *@ret points to it. */
+int tool_one_arg(struct tool *t, int argc, char **argv, const char *what, const char **ret);
+/*
+ * @arg passes a check of the library's (ublkit_kmod_name_check(), ...),
+ * whose message says what is allowed; failing it is a usage error.
+ */
+int tool_check_arg(struct tool *t, int (*check)(struct ublkit_ctx *ctx, const char *arg),
+		   const char *arg);
+/* Library checks that log run with their messages shown. */
+int tool_checks_begin(struct tool *t);
+void tool_checks_end(struct tool *t, int saved);
 
-/* Parse "1G", "512M", "4096", "4k" (binary units). */
-int tool_parse_size(const char *s, uint64_t *ret);
-int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret);
+/*
+ * Option values: 0, or -EINVAL once tool_usage() has said what @opt takes.
+ * Counts and ids are decimal, from @min to @max; sizes as
+ * ublkit_parse_size() takes them ("512M", "1.5G", "4KiB", "1000KB").
+ */
+int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
+		  uint64_t *ret);
+int tool_opt_size(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
+		  uint64_t *ret);
+/* A device id ("3", "ublkb3", "/dev/ublkb3"): 0 or -EINVAL, said. */
+int tool_dev_id(struct tool *t, const char *s, uint32_t *id);
+
 /* "1.5 GiB" style. */
 const char *tool_format_size(uint64_t bytes, char *buf, size_t size);
 

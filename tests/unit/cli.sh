@@ -110,5 +110,120 @@ expect 3 "dm list with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" d
 mkdir -p "$root/sys/dev/block/259:1" && echo 2097152 >"$root/sys/dev/block/259:1/size"
 expect 3 "dm create with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm create linear l0 --device 259:1
 
+# ---- usage errors: exit 2 with the synopsis, before the system is touched --
+# (no driver, no device-mapper here: a bad argument must still be named)
+usage_error() { # usage_error DESCRIPTION ARGS...
+	desc=$1
+	shift
+	expect 2 "$desc" "$UBLKIT" "$@"
+	if grep -q '^Usage:' "$tmp/err" && grep -q "^Try 'ublkit" "$tmp/err"; then
+		ok "$desc: the synopsis is shown"
+	else
+		bad "$desc: the synopsis is shown"
+		sed 's/^/# /' "$tmp/err"
+	fi
+}
+for cmd in "version" "doctor" "list" "orphans" "cleanup" "swap status" "nvme list" \
+	"dm list" "dm watch"; do
+	# shellcheck disable=SC2086
+	usage_error "$cmd: a stray argument" $cmd stray
+	# shellcheck disable=SC2086
+	usage_error "$cmd: an unknown option" $cmd --frobnicate
+done
+for cmd in "info" "stats" "recover" "swap off"; do
+	# shellcheck disable=SC2086
+	usage_error "$cmd: no id" $cmd
+	# shellcheck disable=SC2086
+	usage_error "$cmd: two ids" $cmd 1 2
+	# shellcheck disable=SC2086
+	usage_error "$cmd: an unknown option" $cmd 1 --frobnicate
+	for id in -1 +1 " 1" "1 " 0x10 1048576 18446744073709551616 ublkb ublkb1x ../1 ""; do
+		# shellcheck disable=SC2086
+		usage_error "$cmd: id '$id'" $cmd "$id"
+	done
+done
+contains err "not a device id" "a bad id is named as such"
+usage_error "del: no id and no --all" del
+usage_error "del: ids and --all" del 1 --all
+usage_error "del: a bad id among good ones" del 1 x 2
+usage_error "del: --timeout out of range" del 1 --timeout 3601
+usage_error "del: --timeout without a value" del 1 --timeout
+usage_error "del: --timeout with a sign" del 1 --timeout -1
+usage_error "recover: --timeout 0" recover --wait --timeout 0 1
+usage_error "recover: --timeout without --wait" recover --timeout 5 1
+usage_error "recover: --timeout beyond an int of ms" recover --wait --timeout 2147484 1
+usage_error "swap: no command" swap
+usage_error "swap: an unknown command" swap frob
+usage_error "nvme info: two devices" nvme info /dev/nvme0n1 /dev/nvme0n2
+usage_error "nvme info: an empty device" nvme info ""
+usage_error "modprobe: an unknown option" modprobe --frob
+usage_error "an unknown option after the command" list --frob
+
+# modprobe: a name is checked before anything is looked up or loaded
+usage_error "modprobe ../../etc/passwd" --sysroot "$root" modprobe ../../etc/passwd
+contains err "is not a module name" "modprobe says a path is no module name"
+contains err "letters, digits" "modprobe says what a module name is"
+if grep -q "built into" "$tmp/out"; then bad "a path is no built-in module"; else ok "a path is no built-in module"; fi
+usage_error "modprobe ''" --sysroot "$root" modprobe ''
+contains err "is not a module name" "modprobe says '' is no module name"
+usage_error "modprobe: a bad name after a good one loads nothing" --sysroot "$root" modprobe dm_mod a/b
+if [ -s "$tmp/out" ]; then bad "nothing was reported loaded"; else ok "nothing was reported loaded"; fi
+usage_error "modprobe: a name too long" modprobe "$(printf '%056d' 0)"
+usage_error "modprobe: a control character" modprobe "$(printf 'a\tb')"
+
+# add: every argument is checked before the driver is looked for
+for args in "--queues 65" "--queues 0" "--queues 70000" "--depth 0" "--depth 4097" \
+	"--max-io 1" "--max-io 6000" "--max-io 2M" "--block-size 0" "--block-size 1000" \
+	"--block-size 8K" "--physical-block-size 256" "--id 1048576" "--id -1" \
+	"--size 1.5" "--size 1000" "--size 16E" "--size 1Q" "--size -1G" "--size ''"; do
+	# shellcheck disable=SC2086
+	eval "usage_error \"add $args\" add --target null --size 1G $args"
+done
+usage_error "add: --queues 65 names the queues" add --target mem --size 1G --queues 65
+contains err "65 queues: must be 1 to 64" "add says what the queues may be"
+usage_error "add: --size without a value" add --target null --size
+usage_error "add: a stray argument" add --target null --size 1G stray
+usage_error "add: --file with a newline" add --target file --file "$(printf '/tmp/a\nid=3')"
+contains err "control characters" "add says why the path is refused"
+expect 3 "add: good arguments meet the missing driver" "$UBLKIT" --sysroot "$root" add --target null --size 1.5G
+expect 3 "add: sizes with KiB and KB" "$UBLKIT" --sysroot "$root" add --target null --size 1536KiB --max-io 64KiB --block-size 4096
+
+# swap on: the label and the parameters before anything is looked at
+usage_error "swap on: no --file" swap on
+usage_error "swap on: a label with '/'" swap on --file /dev/null --label a/b
+contains err "swap label" "swap on names the label"
+usage_error "swap on: a label of 17 bytes" swap on --file /dev/null --label 0123456789abcdefg
+usage_error "swap on: an empty label" swap on --file /dev/null --label ''
+usage_error "swap on: --label .." swap on --file /dev/null --label ..
+usage_error "swap on: --priority 32768" swap on --file /dev/null --priority 32768
+usage_error "swap on: --priority -1" swap on --file /dev/null --priority -1
+usage_error "swap on: --queues 65" swap on --file /dev/null --queues 65
+usage_error "swap on: --depth 0" swap on --file /dev/null --depth 0
+usage_error "swap on: --discard=sometimes" swap on --file /dev/null --discard=sometimes
+
+# dm: names as the kernel (and ublkit) take them
+for name in -x ../x a/b . .. control ""; do
+	usage_error "dm create linear '$name'" dm create linear "$name" --device 259:1
+done
+contains err "device-mapper name" "dm create says what a name may be"
+usage_error "dm create: a name of 97 bytes" dm create linear "$(printf '%097d' 0)" --device 259:1
+usage_error "dm create: two names" dm create linear a b --device 259:1
+usage_error "dm create thin: a bad pool name" dm create thin t0 --pool ../p --size 1G
+usage_error "dm create thin: --id out of range" dm create thin t0 --pool p0 --size 1G --id 16777216
+usage_error "dm create: --length 1.5" dm create linear l0 --device 259:1 --length 1.5
+usage_error "dm create: --offset without a value" dm create linear l0 --device 259:1 --offset
+usage_error "dm create: an empty --device" dm create linear l0 --device ''
+usage_error "dm create: --low-water on linear" dm create linear l0 --device 259:1 --low-water 1G
+usage_error "dm create: an unknown option" dm create linear l0 --device 259:1 --frob
+usage_error "dm reload: a name with '/'" dm reload linear a/b --device 259:1
+usage_error "dm remove: one bad name among good ones" dm remove a ../b c
+usage_error "dm status: two names" dm status a b
+usage_error "dm status: a name with '/'" dm status a/b
+usage_error "dm suspend: no name" dm suspend
+usage_error "dm resume: '..'" dm resume ..
+usage_error "dm watch: --count 0" dm watch --count 0
+usage_error "dm watch: --timeout x" dm watch --timeout x
+expect 3 "dm create with a fractional size meets the missing kernel" "$UBLKIT" --sysroot "$root" dm create linear l1 --device 259:1 --length 0.5M
+
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -75,21 +75,6 @@ static void test_kinds(void)
 	CHECK_EQ(dm_kind_from_uuid("CRYPT-LUKS2-x"), UBLKIT_DM_UNKNOWN);
 	CHECK_EQ(dm_kind_of_target("thin-pool"), UBLKIT_DM_THIN_POOL);
 	CHECK_EQ(dm_kind_of_target("flakey"), UBLKIT_DM_UNKNOWN);
-	CHECK(dm_name_valid("pool0_meta.1+x-y"));
-	CHECK(!dm_name_valid(""));
-	CHECK(!dm_name_valid("a/b"));
-	CHECK(!dm_name_valid("-x"));
-	CHECK(!dm_name_valid("a b"));
-	{
-		char name[UBLKIT_DM_NAME_MAX + 2];
-
-		memset(name, 'x', sizeof(name));
-		name[UBLKIT_DM_NAME_MAX] = '\0';
-		CHECK(dm_name_valid(name));
-		name[UBLKIT_DM_NAME_MAX] = 'x';
-		name[UBLKIT_DM_NAME_MAX + 1] = '\0';
-		CHECK(!dm_name_valid(name));
-	}
 }
 
 static void test_linear(void)

@@ -62,6 +62,20 @@ extern "C" {
 #define UBLKIT_DM_UUID_PREFIX "UBLKIT-"
 /* Longest name ublkit gives a device (the UUID must hold it, and a part's suffix). */
 #define UBLKIT_DM_NAME_MAX 96
+/* ublkit_dm_name_check(): the name is for a device to be created. */
+#define UBLKIT_DM_NAME_CREATE (1u << 0)
+
+/*
+ * Whether @name can name a device-mapper device: what the kernel takes
+ * (1 to 127 bytes, no '/', not ".", ".." or "control") without control
+ * characters; with UBLKIT_DM_NAME_CREATE, what ublkit gives a device it
+ * creates (1 to UBLKIT_DM_NAME_MAX letters, digits and _.+-, not starting
+ * with '.' or '-'). 0, or -EINVAL with a logged message that says what
+ * is allowed. Every function here that takes a name checks it this way
+ * before it asks the kernel.
+ */
+int ublkit_dm_name_check(struct ublkit_ctx *ctx, const char *name, unsigned int flags);
+
 /* Most devices a striped table spans. */
 #define UBLKIT_DM_MAX_STRIPES 16
 

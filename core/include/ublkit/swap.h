@@ -248,12 +248,20 @@ int ublkit_blockdev_check(struct ublkit_ctx *ctx, const char *path, unsigned int
 #define UBLKIT_UUID_STRING_MAX 37	/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
 
 /*
+ * Whether @label can be a swap label: NULL or "" (none), or 1 to
+ * UBLKIT_SWAP_LABEL_MAX bytes without '/' or control characters, and not
+ * "." or ".." (udev makes it a name in /dev/disk/by-label). 0, or -EINVAL
+ * with a logged message that says what is allowed.
+ */
+int ublkit_swap_label_check(struct ublkit_ctx *ctx, const char *label);
+
+/*
  * Write a swap area signature as mkswap(8) does (v1 header in the first
  * page of sysconf(_SC_PAGESIZE) bytes, "SWAPSPACE2", a random version 4
  * UUID, no bad pages) over the whole of @fd (a block device or regular
  * file opened read-write), after wiping every signature libblkid finds
  * and zeroing the rest of the first page. @label: NULL or "" for none, at
- * most UBLKIT_SWAP_LABEL_MAX bytes, no control characters (-EINVAL).
+ * ublkit_swap_label_check() is what is allowed (-EINVAL).
  * -ENOSPC when smaller than 10 pages. @uuid (may be NULL) receives the
  * UUID. Does not check what the device holds: see ublkit_swap_format().
  */

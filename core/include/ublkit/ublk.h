@@ -153,6 +153,8 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id);
 #define UBLKIT_DEFAULT_QUEUE_DEPTH 128
 #define UBLKIT_DEFAULT_MAX_IO_BYTES (128u << 10)
 #define UBLKIT_MAX_QUEUES 64
+/* The highest device id the kernel gives (UBLK_MAX_UBLKS - 1). */
+#define UBLKIT_DEV_ID_MAX ((1u << 20) - 1)
 
 struct ublkit_dev_params {
 	uint64_t size;			/* bytes; 0: the target's size (file) */
@@ -170,6 +172,27 @@ struct ublkit_dev_params {
 /* Defaults: dev_id -1, everything else 0 (filled in at validation). */
 void ublkit_dev_params_init_sz(struct ublkit_dev_params *p, size_t size);
 #define ublkit_dev_params_init(p) ublkit_dev_params_init_sz((p), sizeof(*(p)))
+
+/*
+ * Check @params for a device served by @target (NULL: any target) with
+ * @target_arg, without touching the system: every value is in the
+ * kernel's and ublkit's range (0 keeps a default), the target exists and
+ * gets the size, path and flags it needs (a file's size and block size
+ * are only known once it is opened). 0, or -EINVAL with a logged message
+ * that names the parameter and its range. ublkit_server_spawn() and
+ * ublkit_server_new() check the same way before they do anything.
+ */
+int ublkit_dev_params_check_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
+			       size_t params_size, const char *target, const char *target_arg);
+#define ublkit_dev_params_check(ctx, params, target, target_arg)                              \
+	ublkit_dev_params_check_sz((ctx), (params), sizeof(*(params)), (target), (target_arg))
+
+/*
+ * A device id as a user gives it: "3", "ublk3", "ublkb3", "ublkc3",
+ * "/dev/ublkb3" or "/dev/ublkc3", from 0 to UBLKIT_DEV_ID_MAX. -EINVAL or
+ * -ERANGE as ublkit_parse_uint() returns them. Nothing is logged.
+ */
+int ublkit_parse_dev_id(const char *s, uint32_t *id);
 
 /* The built-in targets: "null", "mem" (sparse RAM), "file" (file or block device). */
 const char *const *ublkit_target_names(void);

@@ -78,6 +78,28 @@ int ublkit_ctx_path(const struct ublkit_ctx *ctx, const char *path, char *buf, s
 
 const char *ublkit_version(void);
 
+/* ---- what a user types --------------------------------------------------- */
+
+/*
+ * A count or an id: decimal digits only (no sign, no space, no "0x"), from
+ * @min to @max. -EINVAL for anything else, -ERANGE beyond UINT64_MAX or
+ * outside @min..@max. Nothing is logged; *@ret is set only on success.
+ */
+int ublkit_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/*
+ * A size in bytes, as util-linux takes it: decimal digits, optionally a
+ * fraction after a '.', optionally a suffix: K, M, G, T, P, E (either
+ * case) alone or with "iB" are powers of 1024 ("1.5G", "4KiB"), with "B"
+ * powers of 1000 ("1KB" is 1000). No suffix is bytes. The arithmetic is
+ * exact; a value that is no whole number of bytes ("1.5", "1.1K") is
+ * refused with -EDOM rather than rounded, as is a fraction with more than
+ * 19 significant digits. -ERANGE beyond UINT64_MAX; -EINVAL for anything
+ * else: a sign, a space, "0x", ".5K" or "1.K" (a digit on both sides of
+ * the point), an unknown suffix. Nothing is logged.
+ */
+int ublkit_parse_size(const char *s, uint64_t *ret);
+
 /* ---- kernel modules (through libkmod) ------------------------------- */
 
 enum ublkit_kmod_state {
@@ -89,6 +111,17 @@ enum ublkit_kmod_state {
 
 /* Kernel release as seen through the sysroot (/proc/sys/kernel/osrelease). */
 int ublkit_kernel_release(struct ublkit_ctx *ctx, char *buf, size_t size);
+
+/* The longest module name the kernel takes (MODULE_NAME_LEN - 1). */
+#define UBLKIT_KMOD_NAME_MAX 55
+
+/*
+ * Whether @name can be a module name: 1 to UBLKIT_KMOD_NAME_MAX letters,
+ * digits, '_' and '-' (the two are the same to the kernel). 0, or -EINVAL
+ * with a logged message that says what is allowed. Every ublkit_kmod_*()
+ * function checks its name this way before it looks for the module.
+ */
+int ublkit_kmod_name_check(struct ublkit_ctx *ctx, const char *name);
 
 /* State of one module; @name may use '-' or '_'. Returns a state or -errno. */
 int ublkit_kmod_state(struct ublkit_ctx *ctx, const char *name);
