@@ -42,9 +42,9 @@ static void test_module_names(void)
 					   "a;b", "$(x)" };
 	struct ublkit_ctx *ctx = test_ctx();
 
-	test_log_reset();
 	char *s;
 
+	test_log_reset();
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		CHECK_EQ(ublkit_kmod_name_check(ctx, good[i]), 0);
 	CHECK_EQ(test_logged[UBLKIT_LOG_ERR], 0);
@@ -97,9 +97,9 @@ static void test_dm_names(void)
 					   "control", "a\nb", "a\tb", "\x7f" };
 	struct ublkit_ctx *ctx = test_ctx();
 
-	test_log_reset();
 	char *s;
 
+	test_log_reset();
 	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
 		CHECK_EQ(ublkit_dm_name_check(ctx, both[i], 0), 0);
 		CHECK_EQ(ublkit_dm_name_check(ctx, both[i], UBLKIT_DM_NAME_CREATE), 0);
@@ -149,9 +149,9 @@ static void test_dm_refuses_before_the_kernel(void)
 	struct ublkit_dm_status *st = NULL;
 	struct ublkit_ctx *ctx = test_ctx();
 
-	test_log_reset();
 	char buf[64];
 
+	test_log_reset();
 	/* these fail on the name, whether or not device-mapper is there */
 	check_refused(ublkit_dm_device_new(ctx, "../x", &d), "device_new");
 	check_refused(ublkit_dm_status_get(ctx, "a/b", &st), "status_get");
@@ -189,9 +189,9 @@ static void test_paths(void)
 {
 	struct ublkit_ctx *ctx = test_ctx();
 
-	test_log_reset();
 	char *s;
 
+	test_log_reset();
 	CHECK_EQ(name_check_path(ctx, "file", "/dev/nvme0n1"), 0);
 	CHECK_EQ(name_check_path(ctx, "file", "relative/file name"), 0);
 	check_refused(name_check_path(ctx, "file", ""), "empty path");
@@ -238,9 +238,9 @@ static void test_params_ranges(void)
 {
 	struct ublkit_ctx *ctx = test_ctx();
 
-	test_log_reset();
 	struct ublkit_dev_params p = params();
 
+	test_log_reset();
 	CHECK_EQ(ublkit_dev_params_check(ctx, &p, "null", NULL), 0);
 	CHECK_EQ(ublkit_dev_params_check(ctx, &p, NULL, NULL), 0);
 	CHECK_PARAMS(nr_queues, 1, 0);
@@ -291,7 +291,7 @@ static void test_params_ranges(void)
 	p.size = 0;
 	p.flags = UBLKIT_DEV_RECOVERY | UBLKIT_DEV_SWAP;
 	CHECK_EQ(ublkit_dev_params_check(ctx, &p, "file", "/dev/nvme0n1"), 0);
-	CHECK_EQ(ublkit_dev_params_check(ctx, NULL, "file", "/x"), -EINVAL);
+	CHECK_EQ(ublkit_dev_params_check(ctx, (struct ublkit_dev_params *)NULL, "file", "/x"), -EINVAL);
 	ublkit_ctx_unref(ctx);
 }
 
