@@ -111,6 +111,8 @@ mkdir -p "$root/sys/dev/block/259:1" && echo 2097152 >"$root/sys/dev/block/259:1
 expect 3 "dm create with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm create linear l0 --device 259:1
 
 # check-config: the system's files under the sysroot, a file, stdin
+expect 0 "--help lists check-config" "$UBLKIT" --help
+contains out "check-config" "--help names check-config"
 expect 0 "check-config --help" "$UBLKIT" check-config --help
 contains out "Exit status" "check-config --help documents the exit status"
 contains out "ublkit.conf(5)" "check-config --help points at ublkit.conf(5)"
