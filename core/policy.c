@@ -791,6 +791,10 @@ static int check_size(struct ublkit_policy *p, const char *section, int k,
 		return problem_at(p, section, k, s,
 				  "'%s' is not a size; expected bytes or a number with K, M, G or "
 				  "T (512M, 1.5G)%s", s->value, comment_hint(s->value));
+	if (r == -EDOM)
+		return problem_at(p, section, k, s,
+				  "%s is not a whole number of bytes; give a unit with a fraction "
+				  "(1.5G) or whole bytes", s->value);
 	if (r < 0 || v < (uint64_t)d->min || v > (uint64_t)d->max) {
 		if (d->max == INT64_MAX)
 			return problem_at(p, section, k, s, "%s is too large", s->value);

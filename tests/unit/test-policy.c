@@ -98,11 +98,11 @@ static void test_parse_size(void)
 	CHECK_EQ(ublkit_parse_size("2TiB", &v), 0);
 	CHECK_EQ(v, 2ull << 40);
 	CHECK_EQ(ublkit_parse_size("8GB", &v), 0);
-	CHECK_EQ(v, 8ull << 30);
+	CHECK_EQ(v, 8000000000ull);
 	CHECK_EQ(ublkit_parse_size("0.25K", &v), 0);
 	CHECK_EQ(v, 256);
 	v = 7;
-	CHECK_EQ(ublkit_parse_size("1.5", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_size("1.5", &v), -EDOM);
 	CHECK_EQ(ublkit_parse_size("8X", &v), -EINVAL);
 	CHECK_EQ(ublkit_parse_size("8Gx", &v), -EINVAL);
 	CHECK_EQ(ublkit_parse_size("-1G", &v), -EINVAL);
@@ -617,6 +617,8 @@ static void test_values(void)
 		{ "[Rule a]\nCreate=swap\n", 2, "Create", "'swap' is not a kind" },
 		{ "[Rule a]\nCreate=ublk\nMatchMinSize=8X\n", 3, "MatchMinSize",
 		  "'8X' is not a size" },
+		{ "[Rule a]\nCreate=ublk\nMatchMinSize=1.5\n", 3, "MatchMinSize",
+		  "not a whole number of bytes" },
 		{ "[Rule a]\nCreate=ublk\nMatchMaxSize=99999999P\n", 3, "MatchMaxSize",
 		  "too large" },
 		{ "[Rule a]\nCreate=ublk\nMatchNSID=0\n", 3, "MatchNSID",
