@@ -13,7 +13,7 @@
 # BENCH_ROWS (a regex over raw, loop, ublkit-file, ublkit-file-2q: all),
 # BENCH_REPEAT (3) rounds, BENCH_PERCENT (150) of RAM, BENCH_PASSES (1).
 # vm-mem: 512
-# vm-timeout: 2400
+# vm-timeout: 3600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ublk.sh"
 . "$(dirname "$0")/lib-swap.sh"
