@@ -193,8 +193,6 @@ UBLKIT_EXPORT int ublkit_manifest_read_sz(struct ublkit_ctx *ctx, uint32_t id,
 static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
 	char p[4096];
 	int r;
 
@@ -206,6 +204,14 @@ static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_mani
 		return neg_errno();
 	manifest_init(m);
 	m->id = id;
+	return manifest_parse(m, f);
+}
+
+int manifest_parse(struct ublkit_manifest *m, FILE *f)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
 	while (getline(&line, &cap, f) > 0)
 		(void)manifest_parse_kv(m, line);
 	if (!m->target[0])

@@ -146,24 +146,29 @@ static void json_indent(void)
 		fputs("  ", stdout);
 }
 
-static void json_escape(const char *s)
+void json_escape_to(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			fprintf(f, "\\%c", c);
 		else if (c == '\n')
-			fputs("\\n", stdout);
+			fputs("\\n", f);
 		else if (c == '\t')
-			fputs("\\t", stdout);
+			fputs("\\t", f);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(c);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+static void json_escape(const char *s)
+{
+	json_escape_to(stdout, s);
 }
 
 static void json_key(const char *key)
