@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+
 #include "ublkit/policy.h"
 #include "fuzz.h"
 
@@ -35,7 +37,10 @@ static void check_rule(const struct ublkit_policy *p, const struct ublkit_policy
 	FUZZ_ASSERT(ublkit_policy_find_rule(p, name) == r);
 	FUZZ_ASSERT(ublkit_policy_create_name(ublkit_policy_rule_get_create(r)));
 	FUZZ_ASSERT(ublkit_policy_rule_get_line(r) >= 1 && ublkit_policy_rule_get_line(r) <= lines);
-	FUZZ_ASSERT(ublkit_policy_rule_get_members(r) >= 1);
+	/* a policy without problems has a usable Members= (>= 2 for dm-striped) */
+	if (!ublkit_policy_get_problem_count(p))
+		FUZZ_ASSERT(ublkit_policy_rule_get_members(r) >=
+			    (ublkit_policy_rule_get_create(r) == UBLKIT_POLICY_DM_STRIPED ? 2u : 1u));
 	(void)ublkit_policy_rule_get_queues(r);
 	(void)ublkit_policy_rule_get_priority(r);
 	(void)ublkit_policy_rule_get_value(r, "MatchModel");
