@@ -3,7 +3,8 @@
  * The policy file (/etc/ublkit/ublkit.conf and its drop-ins) through
  * ublkit_policy_load_buffer(): any text gives a policy, possibly with
  * problems, never a crash; every problem has a message and a line within
- * the text; every rule has a valid name, a known Create= and its line.
+ * the text; every rule has a valid name and its line, and in a policy
+ * without problems a known Create= and Members=.
  */
 #include "config.h"
 
@@ -35,12 +36,13 @@ static void check_rule(const struct ublkit_policy *p, const struct ublkit_policy
 						      "abcdefghijklmnopqrstuvwxyz"
 						      "0123456789_-") == len);
 	FUZZ_ASSERT(ublkit_policy_find_rule(p, name) == r);
-	FUZZ_ASSERT(ublkit_policy_create_name(ublkit_policy_rule_get_create(r)));
 	FUZZ_ASSERT(ublkit_policy_rule_get_line(r) >= 1 && ublkit_policy_rule_get_line(r) <= lines);
-	/* a policy without problems has a usable Members= (>= 2 for dm-striped) */
-	if (!ublkit_policy_get_problem_count(p))
+	/* without problems: a known Create= and a usable Members= (>= 2 for dm-striped) */
+	if (!ublkit_policy_get_problem_count(p)) {
+		FUZZ_ASSERT(ublkit_policy_create_name(ublkit_policy_rule_get_create(r)));
 		FUZZ_ASSERT(ublkit_policy_rule_get_members(r) >=
 			    (ublkit_policy_rule_get_create(r) == UBLKIT_POLICY_DM_STRIPED ? 2u : 1u));
+	}
 	(void)ublkit_policy_rule_get_queues(r);
 	(void)ublkit_policy_rule_get_priority(r);
 	(void)ublkit_policy_rule_get_value(r, "MatchModel");
