@@ -23,12 +23,20 @@ bool blockdev_mounted(struct ublkit_ctx *ctx, unsigned int maj, unsigned int min
 		      const char *path, char *where, size_t size)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char line[4096 + 256], p[4096];
+	char p[4096];
 
 	if (ublkit_ctx_path(ctx, "/proc/self/mountinfo", p, sizeof(p)) < 0)
 		return false;
 	f = fopen(p, "re");
-	while (f && fgets(line, sizeof(line), f)) {
+	return f && mountinfo_find(f, maj, min, path, where, size);
+}
+
+bool mountinfo_find(FILE *f, unsigned int maj, unsigned int min, const char *path, char *where,
+		    size_t size)
+{
+	char line[4096 + 256];
+
+	while (fgets(line, sizeof(line), f)) {
 		char mnt[2048], src[2048] = "";
 		unsigned int ma, mi;
 		const char *sep;

@@ -3,6 +3,8 @@
 #ifndef UBLKIT_MANIFEST_PRIVATE_H
 #define UBLKIT_MANIFEST_PRIVATE_H
 
+#include <stdio.h>
+
 #include "ublkit/ublk.h"
 
 /* Write m->id's manifest atomically (creating its directory). */
@@ -19,5 +21,7 @@ void manifest_init(struct ublkit_manifest *m);
 int manifest_format(const struct ublkit_manifest *m, char *buf, size_t size);
 /* Take one "key=value" line into @m; unknown keys are ignored. */
 int manifest_parse_kv(struct ublkit_manifest *m, char *line);
+/* Every line of @f into @m (initialised by the caller). -EBADMSG: no target. */
+int manifest_parse(struct ublkit_manifest *m, FILE *f);
 
 #endif

@@ -118,6 +118,8 @@ void manifest_remove(struct ublkit_ctx *ctx, uint32_t id)
 		rmdir(p);
 }
 
+/* A value that does not fit its field is ignored like a non-number: cut
+ * to size, server_pid=4294967297 would name pid 1. */
 static void manifest_set(struct ublkit_manifest *m, const char *key, const char *val)
 {
 	struct ublkit_dev_params *p = &m->params;
@@ -132,30 +134,32 @@ static void manifest_set(struct ublkit_manifest *m, const char *key, const char 
 		p->dev_id = strcmp(val, "-1") == 0 ? -1 : num && v <= INT32_MAX ? (int32_t)v : -1;
 	else if (!num)
 		return;
-	else if (strcmp(key, "id") == 0)
-		m->id = (uint32_t)v;
 	else if (strcmp(key, "size") == 0)
 		p->size = v;
+	else if (strcmp(key, "server_start") == 0)
+		m->server_start = v;
+	else if (strcmp(key, "server_pid") == 0)
+		m->server_pid = v <= INT32_MAX ? (int32_t)v : m->server_pid;
+	else if (v <= UINT16_MAX && strcmp(key, "nr_queues") == 0)
+		p->nr_queues = (uint16_t)v;
+	else if (v <= UINT16_MAX && strcmp(key, "queue_depth") == 0)
+		p->queue_depth = (uint16_t)v;
+	else if (v > UINT32_MAX)
+		return;
+	else if (strcmp(key, "id") == 0)
+		m->id = (uint32_t)v;
 	else if (strcmp(key, "logical_block_size") == 0)
 		p->logical_block_size = (uint32_t)v;
 	else if (strcmp(key, "physical_block_size") == 0)
 		p->physical_block_size = (uint32_t)v;
 	else if (strcmp(key, "max_io_bytes") == 0)
 		p->max_io_bytes = (uint32_t)v;
-	else if (strcmp(key, "nr_queues") == 0)
-		p->nr_queues = (uint16_t)v;
-	else if (strcmp(key, "queue_depth") == 0)
-		p->queue_depth = (uint16_t)v;
 	else if (strcmp(key, "flags") == 0)
 		p->flags = (uint32_t)v;
 	else if (strcmp(key, "discard_granularity") == 0)
 		p->discard_granularity = (uint32_t)v;
 	else if (strcmp(key, "max_discard_bytes") == 0)
 		p->max_discard_bytes = (uint32_t)v;
-	else if (strcmp(key, "server_pid") == 0)
-		m->server_pid = (int32_t)v;
-	else if (strcmp(key, "server_start") == 0)
-		m->server_start = v;
 }
 
 int manifest_parse_kv(struct ublkit_manifest *m, char *line)
@@ -193,8 +197,6 @@ UBLKIT_EXPORT int ublkit_manifest_read_sz(struct ublkit_ctx *ctx, uint32_t id,
 static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_manifest *m)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
 	char p[4096];
 	int r;
 
@@ -206,6 +208,14 @@ static int manifest_read(struct ublkit_ctx *ctx, uint32_t id, struct ublkit_mani
 		return neg_errno();
 	manifest_init(m);
 	m->id = id;
+	return manifest_parse(m, f);
+}
+
+int manifest_parse(struct ublkit_manifest *m, FILE *f)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
 	while (getline(&line, &cap, f) > 0)
 		(void)manifest_parse_kv(m, line);
 	if (!m->target[0])

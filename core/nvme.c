@@ -128,7 +128,9 @@ struct ublkit_nvme_ctrl *nvme_topo_add_ctrl(struct ublkit_nvme *t, struct ublkit
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	if (!dup_field(&c->name, f->name) || !dup_field(&c->model, f->model) ||
+	/* a kernel name, not a padded Identify string: kept as it is, never NULL */
+	c->name = strdup(f->name);
+	if (!c->name || !dup_field(&c->model, f->model) ||
 	    !dup_field(&c->serial, f->serial) || !dup_field(&c->firmware, f->firmware) ||
 	    !dup_field(&c->transport, f->transport) || !dup_field(&c->address, f->address) ||
 	    !dup_field(&c->state, f->state) ||

@@ -8,10 +8,20 @@
 
 /* The text of /proc/PID/stat after the command name, which may hold
  * anything, including ") ". */
+int proc_stat_fields(const char *line, const char **fields)
+{
+	const char *rp = strrchr(line, ')');
+
+	if (!rp || rp[1] != ' ' || !rp[2])
+		return -EBADMSG;
+	*fields = rp + 2;
+	return 0;
+}
+
 static int stat_fields(struct ublkit_ctx *ctx, int32_t pid, char *buf, size_t size,
 		       const char **fields)
 {
-	char p[64], *rp;
+	char p[64];
 	int r;
 
 	if (pid <= 0)
@@ -20,11 +30,7 @@ static int stat_fields(struct ublkit_ctx *ctx, int32_t pid, char *buf, size_t si
 	r = ublkit_read_line(ctx, p, buf, size);
 	if (r < 0)
 		return r;
-	rp = strrchr(buf, ')');
-	if (!rp || rp[1] != ' ' || !rp[2])
-		return -EBADMSG;
-	*fields = rp + 2;
-	return 0;
+	return proc_stat_fields(buf, fields);
 }
 
 char proc_state(struct ublkit_ctx *ctx, int32_t pid)
@@ -42,19 +48,25 @@ UBLKIT_EXPORT bool ublkit_pid_alive(struct ublkit_ctx *ctx, int32_t pid)
 	return s && s != 'Z' && s != 'X';
 }
 
-uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid)
+uint64_t proc_stat_start_time(const char *fields)
 {
 	unsigned long long start = 0;
+
+	/* state(3) ... starttime(22): the 20th field from here */
+	if (sscanf(fields, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			   "%*d %*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+uint64_t proc_start_time(struct ublkit_ctx *ctx, int32_t pid)
+{
 	const char *f;
 	char buf[1024];
 
 	if (stat_fields(ctx, pid, buf, sizeof(buf), &f) < 0)
 		return 0;
-	/* state(3) ... starttime(22): the 20th field from here */
-	if (sscanf(f, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-		      "%*d %*d %*d %*d %llu", &start) != 1)
-		return 0;
-	return start;
+	return proc_stat_start_time(f);
 }
 
 static bool status_kb(const char *line, const char *key, uint64_t *bytes)
@@ -73,13 +85,21 @@ static bool status_kb(const char *line, const char *key, uint64_t *bytes)
 int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status *st)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char line[256];
 	int r;
 
 	memset(st, 0, sizeof(*st));
 	r = ublkit_fopenf(ctx, &f, "/proc/%s/status", pid);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
+	proc_status_parse(f, st);
+	return 0;
+}
+
+void proc_status_parse(FILE *f, struct proc_status *st)
+{
+	char line[256];
+
+	memset(st, 0, sizeof(*st));
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long cap;
 
@@ -93,7 +113,6 @@ int proc_status_read(struct ublkit_ctx *ctx, const char *pid, struct proc_status
 			st->have_cap = true;
 		}
 	}
-	return 0;
 }
 
 bool caps_have(const struct proc_status *st, int bit)
@@ -119,12 +138,18 @@ int proc_stat_flags(const char *line, uint64_t *flags)
 int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char line[256];
 	int r;
 
 	r = ublkit_fopen(ctx, "/proc/self/limits", &f);
 	if (r < 0)
 		return r;
+	return proc_limits_memlock(f, bytes);
+}
+
+int proc_limits_memlock(FILE *f, uint64_t *bytes)
+{
+	char line[256];
+
 	while (fgets(line, sizeof(line), f)) {
 		char soft[32];
 
@@ -141,19 +166,25 @@ int proc_memlock_limit(struct ublkit_ctx *ctx, uint64_t *bytes)
 	return -ENODATA;
 }
 
-
 int proc_meminfo_read(struct ublkit_ctx *ctx, struct meminfo *m)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	uint64_t free_kb = 0, cached_kb = 0, buffers_kb = 0;
-	bool have_avail = false, have_total = false;
-	char line[256];
 	int r;
 
 	memset(m, 0, sizeof(*m));
 	r = ublkit_fopen(ctx, "/proc/meminfo", &f);
 	if (r < 0)
 		return r;
+	return proc_meminfo_parse(f, m);
+}
+
+int proc_meminfo_parse(FILE *f, struct meminfo *m)
+{
+	uint64_t free_kb = 0, cached_kb = 0, buffers_kb = 0;
+	bool have_avail = false, have_total = false;
+	char line[256];
+
+	memset(m, 0, sizeof(*m));
 	while (fgets(line, sizeof(line), f)) {
 		char key[64];
 		unsigned long long v;

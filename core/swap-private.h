@@ -3,6 +3,7 @@
 #ifndef UBLKIT_SWAP_PRIVATE_H
 #define UBLKIT_SWAP_PRIVATE_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ublkit/swap.h"
@@ -17,9 +18,6 @@
 #define TASK_PF_MEMALLOC_NOIO 0x00080000u
 #define TASK_PF_LOCAL_THROTTLE 0x00100000u
 #define TASK_PF_IO_FLUSHER (TASK_PF_MEMALLOC_NOIO | TASK_PF_LOCAL_THROTTLE)
-
-/* The fields of /proc/PID/status that hardening looks at. */
-
 
 /*
  * The identity of a path through the sysroot: for a block device its
@@ -40,12 +38,19 @@ bool file_id_same(const struct file_id *a, const struct file_id *b);
 int swaps_find(struct ublkit_ctx *ctx, const char *path, const struct file_id *id,
 	       struct ublkit_swap_area *area, char *buf, size_t size);
 
+/* One line of /proc/swaps, split in place: path (unescaped) and type
+ * point into @line. -EINVAL: not such a line. */
+int swaps_parse_line(char *line, struct ublkit_swap_area *a);
+
 /* block device usage (blockdev.c) */
 
 /* A mount of device @maj:@min, or of source @path (may be NULL): true
  * and the mount point in @where. */
 bool blockdev_mounted(struct ublkit_ctx *ctx, unsigned int maj, unsigned int min,
 		      const char *path, char *where, size_t size);
+/* The same over an open mountinfo file. */
+bool mountinfo_find(FILE *f, unsigned int maj, unsigned int min, const char *path, char *where,
+		    size_t size);
 /* The first holder of @maj:@min (/sys/dev/block/M:m/holders), if any. */
 bool blockdev_held(struct ublkit_ctx *ctx, unsigned int maj, unsigned int min, char *holder,
 		   size_t size);

@@ -92,7 +92,7 @@ bool file_id_same(const struct file_id *a, const struct file_id *b)
 /* ---- /proc/swaps ------------------------------------------------------ */
 
 /* One line of /proc/swaps: "path type size used priority", sizes in KiB. */
-static int parse_swaps_line(char *line, struct ublkit_swap_area *a)
+int swaps_parse_line(char *line, struct ublkit_swap_area *a)
 {
 	char *path, *type, *save = NULL;
 	unsigned long long size, used;
@@ -134,7 +134,7 @@ static int swaps_foreach(struct ublkit_ctx *ctx, ublkit_swap_area_fn fn, void *u
 	while (fgets(line, sizeof(line), f)) {
 		struct ublkit_swap_area a;
 
-		if (parse_swaps_line(line, &a) < 0) {
+		if (swaps_parse_line(line, &a) < 0) {
 			log_debug(ctx, "skipping unparsable /proc/swaps line");
 			continue;
 		}

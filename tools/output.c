@@ -233,24 +233,70 @@ static void json_indent(void)
 		fputs("  ", stdout);
 }
 
-static void json_escape(const char *s)
+/* Length of the valid UTF-8 sequence of a non-ASCII character at @s, or 0. */
+static size_t utf8_seq(const unsigned char *s)
 {
-	putchar('"');
+	unsigned int n, min;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, min = 0x80, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, min = 0x800, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, min = 0x10000, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (unsigned int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and what lies past Unicode are not UTF-8 */
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * JSON text is UTF-8. Strings from drives, file names and device names
+ * may hold any byte: a byte that is not part of a valid sequence is
+ * written as U+FFFD, so the document stays valid.
+ */
+void json_escape_to(FILE *f, const char *s)
+{
+	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (c >= 0x80) {
+			size_t n = utf8_seq((const unsigned char *)s);
+
+			if (n) {
+				fwrite(s, 1, n, f);
+				s += n - 1;
+			} else {
+				fputs("\\ufffd", f);
+			}
+			continue;
+		}
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			fprintf(f, "\\%c", c);
 		else if (c == '\n')
-			fputs("\\n", stdout);
+			fputs("\\n", f);
 		else if (c == '\t')
-			fputs("\\t", stdout);
+			fputs("\\t", f);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(c);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+static void json_escape(const char *s)
+{
+	json_escape_to(stdout, s);
 }
 
 static void json_key(const char *key)

@@ -138,5 +138,7 @@ void json_uint(const char *key, unsigned long long value);
 void json_bool(const char *key, bool value);
 void json_null(const char *key);
 void json_finish(void);
+/* @s as a quoted JSON string on @f (what the writer above prints). */
+void json_escape_to(FILE *f, const char *s);
 
 #endif

@@ -241,12 +241,60 @@ static void test_write_errors(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/*
+ * A value too wide for its field is refused, not cut: server_pid=
+ * 4294967297 would otherwise name pid 1, and 2147483648 a process group
+ * (found by tests/fuzz/fuzz-manifest).
+ */
+static void test_parse_range(void)
+{
+	struct ublkit_ctx *ctx = setup();
+	struct ublkit_manifest m;
+
+	fake_write(root, "/run/ublkit/devices/9/manifest",
+		   "target=file\n"
+		   "server_pid=4294967297\n"
+		   "id=4294967305\n"
+		   "nr_queues=65537\n"
+		   "queue_depth=65536\n"
+		   "logical_block_size=4294971392\n"
+		   "physical_block_size=4294967296\n"
+		   "max_io_bytes=4295491584\n"
+		   "flags=4294967297\n"
+		   "discard_granularity=4294967296\n"
+		   "max_discard_bytes=8589934592\n");
+	CHECK_EQ(ublkit_manifest_read(ctx, 9, &m), 0);
+	CHECK_EQ(m.server_pid, 0);
+	CHECK_EQ(m.id, 9);
+	CHECK_EQ(m.params.nr_queues, 1);
+	CHECK_EQ(m.params.queue_depth, UBLKIT_DEFAULT_QUEUE_DEPTH);
+	CHECK_EQ(m.params.logical_block_size, 0);
+	CHECK_EQ(m.params.physical_block_size, 0);
+	CHECK_EQ(m.params.max_io_bytes, UBLKIT_DEFAULT_MAX_IO_BYTES);
+	CHECK_EQ(m.params.flags, 0);
+	CHECK_EQ(m.params.discard_granularity, 0);
+	CHECK_EQ(m.params.max_discard_bytes, 0);
+
+	fake_write(root, "/run/ublkit/devices/9/manifest",
+		   "target=file\nserver_pid=2147483648\n");
+	CHECK_EQ(ublkit_manifest_read(ctx, 9, &m), 0);
+	CHECK_EQ(m.server_pid, 0);
+	/* the widest values that fit are kept */
+	fake_write(root, "/run/ublkit/devices/9/manifest",
+		   "target=file\nserver_pid=2147483647\nnr_queues=65535\nflags=4294967295\n");
+	CHECK_EQ(ublkit_manifest_read(ctx, 9, &m), 0);
+	CHECK_EQ(m.server_pid, 2147483647);
+	CHECK_EQ(m.params.nr_queues, 65535);
+	CHECK(m.params.flags == 4294967295u);
+}
+
 int main(void)
 {
 	RUN(test_round_trip);
 	RUN(test_remove);
 	RUN(test_format);
 	RUN(test_parse);
+	RUN(test_parse_range);
 	RUN(test_write_errors);
 	fake_root_free(root);
 	return test_result();

@@ -213,6 +213,44 @@ static void test_usage(void)
 	free(out);
 }
 
+static char *escaped(const char *s)
+{
+	char *json = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&json, &len);
+
+	CHECK(f != NULL);
+	json_escape_to(f, s);
+	fclose(f);
+	return json;
+}
+
+/*
+ * Model and serial strings come from the drive and may hold any byte;
+ * --json must stay valid JSON, which is UTF-8: a byte that is not part of
+ * a valid UTF-8 sequence (a lone 0xff, an overlong 0xc0 0x80, an encoded
+ * surrogate, a cut sequence) becomes U+FFFD (found by
+ * tests/fuzz/fuzz-json-string).
+ */
+static void test_json_strings(void)
+{
+	char *j;
+
+	j = escaped("a\"b\\c\n\t\001\177");
+	CHECK_STREQ(j, "\"a\\\"b\\\\c\\n\\t\\u0001\177\"");
+	free(j);
+	j = escaped("caf\303\251 \342\202\254 \360\237\222\276");
+	CHECK_STREQ(j, "\"caf\303\251 \342\202\254 \360\237\222\276\"");
+	free(j);
+	j = escaped("S/N \377x");
+	CHECK_STREQ(j, "\"S/N \\ufffdx\"");
+	free(j);
+	j = escaped("\300\200|\355\240\200|\364\220\200\200|\342\202");
+	CHECK_STREQ(j, "\"\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|"
+		       "\\ufffd\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\"");
+	free(j);
+}
+
 int main(void)
 {
 	setup_root();
@@ -220,6 +258,7 @@ int main(void)
 	RUN(test_list_text);
 	RUN(test_info_json);
 	RUN(test_usage);
+	RUN(test_json_strings);
 	fake_root_free(root);
 	return test_result();
 }

@@ -286,6 +286,34 @@ static void test_multipath(void)
 	ublkit_nvme_unref(t);
 }
 
+/*
+ * A controller whose name is empty or blanks (the name is whatever the
+ * source read) keeps it as it is: trimmed to nothing it was NULL, and
+ * sorting or adding a second controller dereferenced it (found by
+ * tests/fuzz/fuzz-nvme-identify).
+ */
+static void test_blank_ctrl_name(void)
+{
+	struct ublkit_nvme *t = nvme_topo_new();
+	struct nvme_ctrl_facts blank = { .name = " ", .model = "M " };
+	struct nvme_ctrl_facts empty = { .name = "" };
+	struct nvme_ctrl_facts named = { .name = "nvme0" };
+	struct ublkit_nvme_ctrl *a, *b, *c;
+
+	a = nvme_topo_add_ctrl(t, NULL, &blank);
+	b = nvme_topo_add_ctrl(t, NULL, &empty);
+	c = nvme_topo_add_ctrl(t, NULL, &named);
+	CHECK(a && b && c);
+	CHECK(nvme_topo_add_ctrl(t, NULL, &blank) == a);
+	CHECK_EQ(nvme_topo_finish(t), 0);
+	CHECK_EQ(ublkit_nvme_get_ctrl_count(t), 3);
+	CHECK_STREQ(ublkit_nvme_ctrl_get_name(a), " ");
+	CHECK_STREQ(ublkit_nvme_ctrl_get_name(b), "");
+	CHECK_STREQ(ublkit_nvme_ctrl_get_model(a), "M");
+	CHECK(ublkit_nvme_get_ctrl(t, 2) == c);
+	ublkit_nvme_unref(t);
+}
+
 static void test_find(void)
 {
 	struct ublkit_ctx *ctx = test_ctx();
@@ -585,6 +613,7 @@ int main(void)
 	RUN(test_identity_from_identify);
 	RUN(test_topology);
 	RUN(test_multipath);
+	RUN(test_blank_ctrl_name);
 	RUN(test_find);
 	RUN(test_scan_args);
 	RUN(test_health_decode);
