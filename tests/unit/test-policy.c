@@ -664,6 +664,11 @@ static void test_values(void)
 		  "ends in a lone '\\'" },
 		{ "[Rule a]\nCreate=ublk\nMatchIdentity=[[:alpha:]\n", 3, "MatchIdentity",
 		  "it can never match" },
+		/* a collating symbol or an equivalence class holds a ']' of its own */
+		{ "[Rule a]\nCreate=ublk\nMatchModel=[[.a.]\n", 3, "MatchModel",
+		  "'[[.a.]' has '[' without ']'" },
+		{ "[Rule a]\nCreate=ublk\nMatchModel=[[=a=]\n", 3, "MatchModel",
+		  "'[[=a=]' has '[' without ']'" },
 		{ "[Rule a]\nCreate=ublk\nMatchMinSize=8G\nMatchMaxSize=4G\n", 3, "MatchMinSize",
 		  "larger than MatchMaxSize=4G" },
 		{ "[Rule a]\nCreate=ublk\nMaxPercentUsed=256\n", 3, "MaxPercentUsed",
@@ -850,6 +855,12 @@ static void test_match_keys(void)
 	CHECK_EQ(match_one("MatchModel=Samsung SSD 980 1TB", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchModel=*1TB", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchModel=samsung*", f.samsung, NULL, NULL), 0);
+	/* bracket expressions with classes, collating symbols, equivalence classes */
+	CHECK_EQ(match_one("MatchModel=[[:upper:]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[[.Q.]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[[=Q=]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[![:lower:]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[]Q]EMU*", f.qemu1, NULL, NULL), 1);
 
 	CHECK_EQ(match_one("MatchSerial=S64ANS0T123456", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchSerial=ublkit000[1-3]", f.qemu2, NULL, NULL), 1);
