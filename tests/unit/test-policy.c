@@ -234,6 +234,21 @@ static void test_read_full(void)
 	CHECK(ublkit_policy_unref(NULL) == NULL);
 }
 
+/* Blanks are space, tab, CR (files written with CRLF), form feed and vertical tab. */
+static void test_blanks(void)
+{
+	struct ublkit_policy *p;
+
+	p = load("[Global]\r\nQueues=2\r\n\r\n[Rule a]\r\nCreate=ublk-swap\r\n"
+		 "\tPriority\t=\t7\t\n\fQueueDepth\f=\f64\f\n\vLabel\v=\vx y\v\n");
+	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_queues(p), 2);
+	CHECK_EQ(ublkit_policy_rule_get_priority(ublkit_policy_get_rule(p, 0)), 7);
+	CHECK_EQ(ublkit_policy_rule_get_queue_depth(ublkit_policy_get_rule(p, 0)), 64);
+	CHECK_STREQ(ublkit_policy_rule_get_value(ublkit_policy_get_rule(p, 0), "Label"), "x y");
+	ublkit_policy_unref(p);
+}
+
 static void test_defaults(void)
 {
 	struct ublkit_policy *p = load("");
@@ -1154,6 +1169,7 @@ int main(void)
 {
 	RUN(test_parse_size);
 	RUN(test_read_full);
+	RUN(test_blanks);
 	RUN(test_defaults);
 	RUN(test_create_names);
 	RUN(test_key_names);
