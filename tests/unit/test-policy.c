@@ -979,6 +979,32 @@ static void test_match_size_text(void)
 	ublkit_nvme_unref(t);
 }
 
+/* A reason is cut to the buffer it is given, never written past it. */
+static void test_match_why_size(void)
+{
+	struct ublkit_policy *p;
+	const struct ublkit_policy_rule *r;
+	struct fixture f;
+	char why[32];
+
+	fixture_init(&f);
+	p = load("[Rule t]\nCreate=ublk\nMatchNSID=7\n");
+	r = ublkit_policy_get_rule(p, 0);
+	for (size_t size = 1; size <= 16; size++) {
+		memset(why, 'Z', sizeof(why));
+		CHECK_EQ(ublkit_policy_rule_match(r, f.qemu1, NULL, why, size), 0);
+		CHECK(strlen(why) == size - 1);
+		CHECK(strncmp(why, "MatchNSID: nsid 1 is not in 7", size - 1) == 0);
+		for (size_t i = size; i < sizeof(why); i++)
+			CHECK(why[i] == 'Z');
+	}
+	memset(why, 'Z', sizeof(why));
+	CHECK_EQ(ublkit_policy_rule_match(r, f.qemu1, NULL, why, 0), 0);
+	CHECK(why[0] == 'Z');
+	ublkit_policy_unref(p);
+	fixture_fini(&f);
+}
+
 static void test_match_health(void)
 {
 	struct ublkit_nvme_health h;
@@ -1187,6 +1213,7 @@ int main(void)
 	RUN(test_problem_order);
 	RUN(test_match_keys);
 	RUN(test_match_size_text);
+	RUN(test_match_why_size);
 	RUN(test_match_health);
 	RUN(test_policy_match);
 	RUN(test_cmdline);
