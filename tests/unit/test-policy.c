@@ -423,6 +423,25 @@ static void test_precedence(void)
 	fake_root_free(root);
 }
 
+/* A symlink to nothing is no drop-in, and masks nothing: the next directory's file counts. */
+static void test_dangling_dropin(void)
+{
+	char *root = fake_root_new();
+	struct ublkit_policy *p;
+
+	fake_write(root, "/usr/lib/ublkit/ublkit.conf.d/10-a.conf", "[Rule lib]\nCreate=ublk\n");
+	fake_mkdir(root, "/etc/ublkit/ublkit.conf.d");
+	fake_symlink(root, "/nonexistent/10-a.conf", "/etc/ublkit/ublkit.conf.d/10-a.conf");
+	fake_symlink(root, "/nonexistent/20-b.conf", "/etc/ublkit/ublkit.conf.d/20-b.conf");
+	p = load_root(root);
+	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_file_count(p), 1);
+	CHECK_STREQ(ublkit_policy_get_file(p, 0), "/usr/lib/ublkit/ublkit.conf.d/10-a.conf");
+	CHECK(ublkit_policy_find_rule(p, "lib") != NULL);
+	ublkit_policy_unref(p);
+	fake_root_free(root);
+}
+
 static void test_main_masked(void)
 {
 	char *root = fake_root_new();
@@ -1202,6 +1221,7 @@ int main(void)
 	RUN(test_args);
 	RUN(test_no_files);
 	RUN(test_precedence);
+	RUN(test_dangling_dropin);
 	RUN(test_main_masked);
 	RUN(test_dropin_override);
 	RUN(test_explicit_path);
