@@ -35,11 +35,12 @@ static void check_refused(int r, const char *what)
 static void test_module_names(void)
 {
 	static const char *const good[] = { "ublk_drv", "dm-mod", "dm_crypt", "nvme", "X9",
-					    "a", "-", "_" };
+					    "a", "-", "_", "azAZ09" };
+	/* the characters right outside a-z, A-Z and 0-9 */
 	static const char *const bad[] = { "", "../../etc/passwd", "a/b", ".", "..", "ublk drv",
 					   "ublk_drv\n", "ublk\tdrv", "dm.crypt", "pci:v*",
 					   "ublk_drv ", " ublk_drv", "mod\x7f", "\xc3\xa9t\xc3\xa9",
-					   "a;b", "$(x)" };
+					   "a;b", "$(x)", "a`", "a{", "a@", "a[", "a/", "a:" };
 	struct ublkit_ctx *ctx = test_ctx();
 
 	char *s;
@@ -57,11 +58,24 @@ static void test_module_names(void)
 	s = repeat('m', UBLKIT_KMOD_NAME_MAX + 1);
 	check_refused(ublkit_kmod_name_check(ctx, s), "56 characters");
 	free(s);
+	/* a name that does not fit the message is cut, and says so */
+	s = repeat('m', 79);
+	ublkit_kmod_name_check(ctx, s);
+	CHECK(strncmp(test_last_error + 1, s, 79) == 0);
+	CHECK(strncmp(test_last_error + 80, "' is not", 8) == 0);
+	free(s);
+	s = repeat('m', 80);
+	ublkit_kmod_name_check(ctx, s);
+	CHECK(strncmp(test_last_error + 80, "...' is not", 11) == 0);
+	free(s);
+	test_log_reset();
 	/* the message names what is allowed, and never echoes a control character */
 	ublkit_kmod_name_check(ctx, "a\033[2Jb");
 	CHECK(strstr(test_last_error, "letters, digits"));
 	CHECK(!strchr(test_last_error, '\033'));
 	CHECK(strstr(test_last_error, "a?[2Jb"));
+	CHECK_STREQ(test_last_error, "'a?[2Jb' is not a module name: 1 to 55 letters, digits, "
+		    "'_' and '-' (such as ublk_drv or dm-crypt)");
 	ublkit_ctx_unref(ctx);
 }
 
@@ -89,7 +103,8 @@ static void test_kmod_refuses_paths(void)
 
 static void test_dm_names(void)
 {
-	static const char *const both[] = { "pool0", "pool0_meta.1+x-y", "swap0", "+x", "_x" };
+	static const char *const both[] = { "pool0", "pool0_meta.1+x-y", "swap0", "+x", "_x",
+					    "azAZ09", "x-", "x." };
 	/* foreign devices may have names ublkit does not give */
 	static const char *const kernel_only[] = { "-x", ".x", "vg-lv with space", "a:b",
 						   "\xc3\xa9" };
@@ -129,6 +144,11 @@ static void test_dm_names(void)
 	free(s);
 	s = repeat('x', 128);
 	check_refused(ublkit_dm_name_check(ctx, s, 0), "128 bytes");
+	ublkit_dm_name_check(ctx, s, 0);
+	CHECK(strncmp(test_last_error, "device-mapper name '", 20) == 0);
+	CHECK(strncmp(test_last_error + 20, s, 79) == 0);
+	CHECK_STREQ(test_last_error + 99, "...': 128 bytes; at most 127 fit");
+	test_log_reset();
 	free(s);
 
 	CHECK_EQ(name_check_dm_uuid(ctx, "UBLKIT-linear-0123456789abcdef-x"), 0);
@@ -140,6 +160,10 @@ static void test_dm_names(void)
 	free(s);
 	check_refused(name_check_dm_uuid(ctx, ""), "empty uuid");
 	check_refused(name_check_dm_uuid(ctx, "a\nb"), "uuid with a newline");
+	name_check_dm_uuid(ctx, "a\nb");
+	CHECK_STREQ(test_last_error,
+		    "device-mapper UUID 'a?b': 1 to 128 bytes without control characters");
+	test_log_reset();
 	ublkit_ctx_unref(ctx);
 }
 
@@ -181,7 +205,11 @@ static void test_swap_labels(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		check_refused(ublkit_swap_label_check(ctx, bad[i]), bad[i]);
 	ublkit_swap_label_check(ctx, "0123456789abcdefg");
-	CHECK(strstr(test_last_error, "at most 16"));
+	CHECK_STREQ(test_last_error, "swap label '0123456789abcdefg': 17 bytes; at most 16 fit");
+	/* what is refused is shown without its control characters */
+	ublkit_swap_label_check(ctx, "a\nb");
+	CHECK_STREQ(test_last_error, "swap label 'a?b': may not contain '/' or control "
+		    "characters, nor be '.' or '..'");
 	ublkit_ctx_unref(ctx);
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "ublkit/swap.h"
 #include "ublkit-private.h"
 #include "policy-private.h"
+#include "nvme-private.h"
 
 static struct ublkit_policy *load(const char *text)
 {
@@ -202,6 +204,9 @@ static void test_read_full(void)
 	CHECK_EQ(v, 8 << 20);
 	CHECK_EQ(ublkit_policy_rule_get_number(r, "MaxPercentUsed", &v), 0);
 	CHECK_EQ(v, 80);
+	v = -5;
+	CHECK_EQ(ublkit_policy_rule_get_number(r, "Hardening", &v), 0);
+	CHECK_EQ(v, UBLKIT_HARDEN_REQUIRED);
 	CHECK_EQ(ublkit_policy_rule_get_number(r, "Label", &v), -EINVAL);
 	CHECK_EQ(ublkit_policy_rule_get_number(r, "Chunk", &v), -ENOENT);
 	CHECK_EQ(ublkit_policy_rule_get_number(r, "Nope", &v), -EINVAL);
@@ -227,6 +232,21 @@ static void test_read_full(void)
 	CHECK(ublkit_policy_unref(p) == NULL);
 	CHECK(ublkit_policy_unref(p) == NULL);
 	CHECK(ublkit_policy_unref(NULL) == NULL);
+}
+
+/* Blanks are space, tab, CR (files written with CRLF), form feed and vertical tab. */
+static void test_blanks(void)
+{
+	struct ublkit_policy *p;
+
+	p = load("[Global]\r\nQueues=2\r\n\r\n[Rule a]\r\nCreate=ublk-swap\r\n"
+		 "\tPriority\t=\t7\t\n\fQueueDepth\f=\f64\f\n\vLabel\v=\vx y\v\n");
+	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_queues(p), 2);
+	CHECK_EQ(ublkit_policy_rule_get_priority(ublkit_policy_get_rule(p, 0)), 7);
+	CHECK_EQ(ublkit_policy_rule_get_queue_depth(ublkit_policy_get_rule(p, 0)), 64);
+	CHECK_STREQ(ublkit_policy_rule_get_value(ublkit_policy_get_rule(p, 0), "Label"), "x y");
+	ublkit_policy_unref(p);
 }
 
 static void test_defaults(void)
@@ -273,6 +293,24 @@ static void test_create_names(void)
 	CHECK_EQ(ublkit_policy_create_from_string("swap"), -EINVAL);
 	CHECK_EQ(ublkit_policy_create_from_string("Ublk"), -EINVAL);
 	CHECK_EQ(ublkit_policy_create_from_string(NULL), -EINVAL);
+}
+
+/* Every key has a name, and the name leads back to it. */
+static void test_key_names(void)
+{
+	for (int k = 0; k < POLICY_KEY_COUNT; k++) {
+		const char *name = policy_key_name(k);
+
+		CHECK(name != NULL);
+		if (name)
+			CHECK_EQ(policy_key_from_name(name), k);
+	}
+	CHECK_STREQ(policy_key_name(POLICY_HARDENING), "Hardening");
+	CHECK_STREQ(policy_key_name(POLICY_LOW_WATER), "LowWater");
+	CHECK(policy_key_name(POLICY_KEY_COUNT) == NULL);
+	CHECK(policy_key_name(-1) == NULL);
+	CHECK_EQ(policy_key_from_name("hardening"), -ENOENT);
+	CHECK_EQ(policy_key_from_name(""), -ENOENT);
 }
 
 static void test_args(void)
@@ -381,6 +419,25 @@ static void test_precedence(void)
 	CHECK_STREQ(ublkit_policy_get_file(p, 0), "/etc/ublkit/ublkit.conf");
 	CHECK(ublkit_policy_find_rule(p, "admin") != NULL);
 	CHECK(ublkit_policy_find_rule(p, "runtime") == NULL);
+	ublkit_policy_unref(p);
+	fake_root_free(root);
+}
+
+/* A symlink to nothing is no drop-in, and masks nothing: the next directory's file counts. */
+static void test_dangling_dropin(void)
+{
+	char *root = fake_root_new();
+	struct ublkit_policy *p;
+
+	fake_write(root, "/usr/lib/ublkit/ublkit.conf.d/10-a.conf", "[Rule lib]\nCreate=ublk\n");
+	fake_mkdir(root, "/etc/ublkit/ublkit.conf.d");
+	fake_symlink(root, "/nonexistent/10-a.conf", "/etc/ublkit/ublkit.conf.d/10-a.conf");
+	fake_symlink(root, "/nonexistent/20-b.conf", "/etc/ublkit/ublkit.conf.d/20-b.conf");
+	p = load_root(root);
+	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_file_count(p), 1);
+	CHECK_STREQ(ublkit_policy_get_file(p, 0), "/usr/lib/ublkit/ublkit.conf.d/10-a.conf");
+	CHECK(ublkit_policy_find_rule(p, "lib") != NULL);
 	ublkit_policy_unref(p);
 	fake_root_free(root);
 }
@@ -627,6 +684,11 @@ static void test_values(void)
 		  "'x' is not a namespace id" },
 		{ "[Rule a]\nCreate=ublk\nMatchNSID=1,,2\n", 3, "MatchNSID",
 		  "'' is not a namespace id" },
+		{ "[Rule a]\nCreate=ublk\nMatchNSID=1, \t ,2\n", 3, "MatchNSID",
+		  "'' is not a namespace id" },
+		{ "[Rule a]\nCreate=ublk\nMatchNSID=1 # the first\n", 3, "MatchNSID",
+		  "'1 # the first' is not a namespace id; expected numbers from 1 separated by "
+		  "commas (1,3) (a comment must be on a line of its own, starting with '#')" },
 		{ "[Rule a]\nCreate=ublk\nMatchNSID=4294967295\n", 3, "MatchNSID", "out of range" },
 		{ "[Rule a]\nCreate=ublk\nMatchTransport=pcie,usb\n", 3, "MatchTransport",
 		  "'usb' is no transport, so it can never match" },
@@ -636,6 +698,11 @@ static void test_values(void)
 		  "ends in a lone '\\'" },
 		{ "[Rule a]\nCreate=ublk\nMatchIdentity=[[:alpha:]\n", 3, "MatchIdentity",
 		  "it can never match" },
+		/* a collating symbol or an equivalence class holds a ']' of its own */
+		{ "[Rule a]\nCreate=ublk\nMatchModel=[[.a.]\n", 3, "MatchModel",
+		  "'[[.a.]' has '[' without ']'" },
+		{ "[Rule a]\nCreate=ublk\nMatchModel=[[=a=]\n", 3, "MatchModel",
+		  "'[[=a=]' has '[' without ']'" },
 		{ "[Rule a]\nCreate=ublk\nMatchMinSize=8G\nMatchMaxSize=4G\n", 3, "MatchMinSize",
 		  "larger than MatchMaxSize=4G" },
 		{ "[Rule a]\nCreate=ublk\nMaxPercentUsed=256\n", 3, "MaxPercentUsed",
@@ -735,6 +802,18 @@ static void test_problem_order(void)
 	CHECK(pr->section == NULL && pr->key == NULL);
 	CHECK(ublkit_policy_get_problem(p, 4) == NULL);
 	ublkit_policy_unref(p);
+
+	/* problems of one line keep the order they were found in */
+	p = load("[Rule a]\nCreate=ublk\n[Rule b]\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 2);
+	pr = ublkit_policy_get_problem(p, 0);
+	CHECK_EQ(pr->line, 3);
+	CHECK_STREQ(pr->key, "Create");
+	pr = ublkit_policy_get_problem(p, 1);
+	CHECK_EQ(pr->line, 3);
+	CHECK(pr->key == NULL);
+	CHECK(strstr(pr->message, "same Match keys as [Rule a]") != NULL);
+	ublkit_policy_unref(p);
 }
 
 /* ---- matching ----------------------------------------------------------------------- */
@@ -810,6 +889,12 @@ static void test_match_keys(void)
 	CHECK_EQ(match_one("MatchModel=Samsung SSD 980 1TB", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchModel=*1TB", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchModel=samsung*", f.samsung, NULL, NULL), 0);
+	/* bracket expressions with classes, collating symbols, equivalence classes */
+	CHECK_EQ(match_one("MatchModel=[[:upper:]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[[.Q.]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[[=Q=]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[![:lower:]]EMU*", f.qemu1, NULL, NULL), 1);
+	CHECK_EQ(match_one("MatchModel=[]Q]EMU*", f.qemu1, NULL, NULL), 1);
 
 	CHECK_EQ(match_one("MatchSerial=S64ANS0T123456", f.samsung, NULL, NULL), 1);
 	CHECK_EQ(match_one("MatchSerial=ublkit000[1-3]", f.qemu2, NULL, NULL), 1);
@@ -857,6 +942,85 @@ static void test_match_keys(void)
 			   NULL), 1);
 	CHECK_EQ(match_one("MatchModel=QEMU*\nMatchNSID=2\nMatchTransport=loop", f.qemu2, NULL,
 			   "MatchTransport"), 0);
+	fixture_fini(&f);
+}
+
+/* A namespace of @lba_count blocks of 512 bytes, alone on its controller. */
+static struct ublkit_nvme *sized_ns(uint64_t lba_count, const struct ublkit_nvme_ns **ns)
+{
+	struct nvme_ctrl_facts fc = { .name = "nvme5", .model = "Odd", .serial = "odd0001",
+				      .transport = "pcie", .state = "live" };
+	struct nvme_ns_facts fn = { .name = "nvme5n1", .nsid = 1, .lba_size = 512,
+				    .lba_count = lba_count, .lba_used = lba_count };
+	struct ublkit_nvme *t = nvme_topo_new();
+	struct ublkit_nvme_subsys *s = t ? nvme_topo_add_subsys(t, "nvme-subsys5",
+								 "nqn.2024-01.org.ublkit:odd", "nvm")
+					 : NULL;
+	struct ublkit_nvme_ctrl *c = s ? nvme_topo_add_ctrl(t, s, &fc) : NULL;
+
+	if (!c || !nvme_topo_add_ns(t, s, c, &fn) || nvme_topo_finish(t) < 0) {
+		fprintf(stderr, "cannot build a topology\n");
+		exit(EXIT_FAILURE);
+	}
+	*ns = ublkit_nvme_find_ns(t, "nvme5n1");
+	CHECK(*ns != NULL);
+	CHECK_EQ(ublkit_nvme_ns_get_size(*ns), lba_count * 512);
+	return t;
+}
+
+/* Sizes in a reason are in the largest unit that divides them, else in bytes. */
+static void test_match_size_text(void)
+{
+	const struct ublkit_nvme_ns *ns;
+	struct ublkit_nvme *t;
+
+	t = sized_ns(2049, &ns);	/* 1049088 bytes: 1M and a half K */
+	CHECK_EQ(match_one("MatchMinSize=2M", ns, NULL, "MatchMinSize: 1049088 is smaller than 2M"),
+		 0);
+	ublkit_nvme_unref(t);
+	t = sized_ns(0, &ns);
+	CHECK_EQ(match_one("MatchMinSize=1M", ns, NULL, "MatchMinSize: 0 is smaller than 1M"), 0);
+	ublkit_nvme_unref(t);
+	t = sized_ns(3, &ns);
+	CHECK_EQ(match_one("MatchMinSize=2K", ns, NULL, "MatchMinSize: 1536 is smaller than 2K"),
+		 0);
+	ublkit_nvme_unref(t);
+	t = sized_ns(2, &ns);
+	CHECK_EQ(match_one("MatchMaxSize=512", ns, NULL, "MatchMaxSize: 1K is larger than 512"),
+		 0);
+	ublkit_nvme_unref(t);
+	t = sized_ns(3ull << 41, &ns);	/* 3 PiB: P is the largest unit */
+	CHECK_EQ(match_one("MatchMaxSize=1P", ns, NULL, "MatchMaxSize: 3P is larger than 1P"), 0);
+	ublkit_nvme_unref(t);
+	t = sized_ns(1ull << 51, &ns);	/* 1 EiB, shown in P */
+	CHECK_EQ(match_one("MatchMaxSize=1P", ns, NULL, "MatchMaxSize: 1024P is larger than 1P"),
+		 0);
+	ublkit_nvme_unref(t);
+}
+
+/* A reason is cut to the buffer it is given, never written past it. */
+static void test_match_why_size(void)
+{
+	struct ublkit_policy *p;
+	const struct ublkit_policy_rule *r;
+	struct fixture f;
+	char why[32];
+
+	fixture_init(&f);
+	p = load("[Rule t]\nCreate=ublk\nMatchNSID=7\n");
+	r = ublkit_policy_get_rule(p, 0);
+	for (size_t size = 1; size <= 16; size++) {
+		memset(why, 'Z', sizeof(why));
+		CHECK_EQ(ublkit_policy_rule_match(r, f.qemu1, NULL, why, size), 0);
+		CHECK(strlen(why) == size - 1);
+		CHECK(strncmp(why, "MatchNSID: nsid 1 is not in 7", size - 1) == 0);
+		for (size_t i = size; i < sizeof(why); i++)
+			CHECK(why[i] == 'Z');
+	}
+	memset(why, 'Z', sizeof(why));
+	CHECK_EQ(ublkit_policy_rule_match(r, f.qemu1, NULL, why, 0), 0);
+	CHECK(why[0] == 'Z');
+	ublkit_policy_unref(p);
 	fixture_fini(&f);
 }
 
@@ -965,6 +1129,11 @@ static void test_cmdline(void)
 	/* quotes as the kernel takes them */
 	CHECK_EQ(ublkit_policy_cmdline_disables("ublkit=\"0\"", false), 1);
 	CHECK_EQ(ublkit_policy_cmdline_disables("\"ublkit=off\"", false), 1);
+	/* a quote that is not closed at the end stays open, its last character kept */
+	CHECK_EQ(ublkit_policy_cmdline_disables("\"ublkit=off", false), 1);
+	CHECK_EQ(ublkit_policy_cmdline_disables("ublkit=\"no", false), 1);
+	/* a '"' that opened nothing closes nothing: "0\"" is no boolean */
+	CHECK_EQ(ublkit_policy_cmdline_disables("ublkit=0\"", false), 0);
 	CHECK_EQ(ublkit_policy_cmdline_disables("opt=\"a ublkit=0 b\" rw", false), 0);
 	CHECK_EQ(ublkit_policy_cmdline_disables("opt=\"a b\" ublkit=0", false), 1);
 	CHECK_EQ(ublkit_policy_cmdline_disables("opt=\"unterminated ublkit=0", false), 0);
@@ -976,6 +1145,7 @@ static void test_cmdline_file(void)
 {
 	char *root = fake_root_new();
 	struct ublkit_ctx *ctx = test_ctx();
+	int saved;
 
 	CHECK_EQ(ublkit_ctx_set_sysroot(ctx, root), 0);
 	/* no /proc/cmdline: nothing switches it off */
@@ -985,6 +1155,14 @@ static void test_cmdline_file(void)
 	CHECK_EQ(ublkit_policy_disabled_by_cmdline(ctx, true), 1);
 	fake_write(root, "/proc/cmdline", "ublkit=off quiet\n");
 	CHECK_EQ(ublkit_policy_disabled_by_cmdline(ctx, false), 1);
+	/* a process started without stdin opens the file as descriptor 0 */
+	saved = dup(STDIN_FILENO);
+	CHECK(saved > STDIN_FILENO);
+	close(STDIN_FILENO);
+	CHECK_EQ(ublkit_policy_disabled_by_cmdline(ctx, false), 1);
+	CHECK_EQ(fcntl(STDIN_FILENO, F_GETFD), -1);	/* and closes it again */
+	CHECK_EQ(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
 	CHECK_EQ(ublkit_policy_disabled_by_cmdline(NULL, false), -EINVAL);
 	ublkit_ctx_unref(ctx);
 	fake_root_free(root);
@@ -1036,11 +1214,14 @@ int main(void)
 {
 	RUN(test_parse_size);
 	RUN(test_read_full);
+	RUN(test_blanks);
 	RUN(test_defaults);
 	RUN(test_create_names);
+	RUN(test_key_names);
 	RUN(test_args);
 	RUN(test_no_files);
 	RUN(test_precedence);
+	RUN(test_dangling_dropin);
 	RUN(test_main_masked);
 	RUN(test_dropin_override);
 	RUN(test_explicit_path);
@@ -1051,6 +1232,8 @@ int main(void)
 	RUN(test_rule_pairs);
 	RUN(test_problem_order);
 	RUN(test_match_keys);
+	RUN(test_match_size_text);
+	RUN(test_match_why_size);
 	RUN(test_match_health);
 	RUN(test_policy_match);
 	RUN(test_cmdline);

@@ -26,6 +26,13 @@ static void test_parse_u64(void)
 	CHECK(v == UINT64_MAX);
 	CHECK_EQ(ublkit_parse_u64("9", &v), 0);
 	CHECK_EQ(v, 9);
+	/* every hex digit, both cases, and the ends of each range */
+	CHECK_EQ(ublkit_parse_u64("0xaAbBcCdDeEfF", &v), 0);
+	CHECK(v == 0xaabbccddeeffULL);
+	CHECK_EQ(ublkit_parse_u64("0x0123456789", &v), 0);
+	CHECK(v == 0x0123456789ULL);
+	CHECK_EQ(ublkit_parse_u64("0xfffffffffffffff", &v), 0);
+	CHECK(v == 0xfffffffffffffffULL);
 	/* no octal: a leading zero is a decimal zero */
 	CHECK_EQ(ublkit_parse_u64("010", &v), 0);
 	CHECK_EQ(v, 10);
@@ -44,6 +51,11 @@ static void test_parse_u64(void)
 	CHECK_EQ(ublkit_parse_u64("0x", &v), -EINVAL);
 	CHECK_EQ(ublkit_parse_u64("0xg", &v), -EINVAL);
 	CHECK_EQ(ublkit_parse_u64("0x1g", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_u64("0x@", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_u64("0x`", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_u64("0xG", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_u64("0x:", &v), -EINVAL);
+	CHECK_EQ(ublkit_parse_u64("0x/", &v), -EINVAL);
 	CHECK_EQ(v, 42);
 }
 
@@ -126,6 +138,9 @@ static void test_parse_size(void)
 	check_size("0.000000000000000001E", -EDOM, 0);
 	check_size("0.000000000000000001EB", 0, 1);
 	check_size("15.5E", 0, 31ULL << 59);
+	/* 19 digits after the point still count when the bytes are whole: 5^19 / 10^19 E */
+	check_size("0.0000019073486328125E", 0, 1ULL << 41);
+	check_size("0.00000190734863281250E", 0, 1ULL << 41);
 
 	/* no whole number of bytes: refused, never rounded */
 	check_size("1.5", -EDOM, 0);
@@ -214,6 +229,24 @@ static void test_streq_module(void)
 	CHECK(!ublkit_streq_module("nvme", "nvmf"));
 	CHECK(!ublkit_streq_module("", "x"));
 	CHECK(!ublkit_streq_module("x", ""));
+}
+
+static void test_unescape_octal(void)
+{
+	/* each digit at both ends of its range (0-3, then 0-7 twice), and escapes that are none */
+	char s[] = "\\011\\040\\060\\067\\101\\170\\377|\\400\\180\\068\\08\\8|\\04";
+	char plain[] = "0123 a\\\\b 777";
+	char *tail;
+
+	unescape_octal(s);
+	CHECK_STREQ(s, "\t 07Ax\377|\\400\\180\\068\\08\\8|\\04");
+	unescape_octal(plain);
+	CHECK_STREQ(plain, "0123 a\\\\b 777");
+	/* an escape cut short by the end of the string is kept as it is */
+	tail = strdup("x\\0");
+	unescape_octal(tail);
+	CHECK_STREQ(tail, "x\\0");
+	free(tail);
 }
 
 static struct ublkit_ctx *ctx_on(const char *root)
@@ -344,6 +377,7 @@ int main(void)
 	RUN(test_parse_size);
 	RUN(test_parse_dev_id);
 	RUN(test_streq_module);
+	RUN(test_unescape_octal);
 	RUN(test_path_bounds);
 	RUN(test_read_line);
 	RUN(test_open);
