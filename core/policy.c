@@ -668,10 +668,10 @@ static int nsid_parse(const char *item, uint32_t *ret)
 {
 	uint64_t v;
 
-	if (!isdigit((unsigned char)*item) || ublkit_parse_u64(item, &v) < 0)
-		return -EINVAL;
-	if (v == 0 || v > 0xfffffffe)
-		return -ERANGE;
+	int r = ublkit_parse_uint(item, 1, 0xfffffffe, &v);
+
+	if (r < 0)
+		return r;
 	*ret = (uint32_t)v;
 	return 0;
 }

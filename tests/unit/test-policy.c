@@ -690,6 +690,10 @@ static void test_values(void)
 		  "'1 # the first' is not a namespace id; expected numbers from 1 separated by "
 		  "commas (1,3) (a comment must be on a line of its own, starting with '#')" },
 		{ "[Rule a]\nCreate=ublk\nMatchNSID=4294967295\n", 3, "MatchNSID", "out of range" },
+		{ "[Rule a]\nCreate=ublk\nMatchNSID=0x10\n", 3, "MatchNSID",
+		  "'0x10' is not a namespace id" },
+		{ "[Rule a]\nCreate=ublk\nMatchNSID=99999999999999999999\n", 3, "MatchNSID",
+		  "out of range" },
 		{ "[Rule a]\nCreate=ublk\nMatchTransport=pcie,usb\n", 3, "MatchTransport",
 		  "'usb' is no transport, so it can never match" },
 		{ "[Rule a]\nCreate=ublk\nMatchModel=Samsung [SSD\n", 3, "MatchModel",
