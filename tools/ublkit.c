@@ -23,6 +23,9 @@ static const struct tool_cmd commands[] = {
 	{ "swap", cmd_swap, "swap on a ublk device with a hardened server: on, off, status" },
 	{ "nvme", cmd_nvme, "NVMe namespaces: identity, health, holders (list, info)" },
 	{ "dm", cmd_dm, "device-mapper devices: linear, striped, crypt, thin, cache" },
+	{ "apply", cmd_apply, "apply the provisioning policy to the NVMe namespaces present" },
+	{ "down", cmd_down, "take down what apply made, in reverse order" },
+	{ "status", cmd_status, "the policy's rules, namespaces, instances and their health" },
 	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
 	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
 	{ "version", cmd_version, "print the version of the tool and the library" },
@@ -50,7 +53,8 @@ static void usage(FILE *f)
 	      "  UBLKIT_LOG=LEVEL     library log level: err, warning, info, debug\n"
 	      "  UBLKIT_SYSROOT=DIR   same as --sysroot\n"
 	      "\n"
-	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here.\n",
+	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here,\n"
+	      "4 partial failure (apply, down: some of the work failed, the rest was done).\n",
 	      f);
 }
 
