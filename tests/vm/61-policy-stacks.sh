@@ -21,7 +21,7 @@ Chunk=64K
 CONF
 run_apply
 assert_eq 0 "$rc" "exit status of apply with a striped set incomplete"
-assert_match "^st: dm-striped 'st' \(rule st\): waiting for 1 more namespace \(has 2 of Members=3\)" "$out"
+out_has "^st: dm-striped 'st' \(rule st\): waiting for 1 more namespace \(has 2 of Members=3\)"
 assert_match "member of striped 'st' \(wait\)" "$(line_of "$ns1")"
 [[ -z $(dm_names)$(run_states) ]] || fail "a striped device was made with a member missing"
 
@@ -29,7 +29,7 @@ assert_match "member of striped 'st' \(wait\)" "$(line_of "$ns1")"
 sed -i 's/^Members=3/Members=2/' "$policy_conf"
 run_apply
 assert_eq 0 "$rc" "exit status of apply, striped"
-assert_match "^st: dm-striped 'st' \(rule st\): create /dev/mapper/st, striped over $ns1 $ns2: done: /dev/mapper/st" "$out"
+out_has "^st: dm-striped 'st' \(rule st\): create /dev/mapper/st, striped over $ns1 $ns2: done: /dev/mapper/st$"
 assert_block /dev/mapper/st
 assert_eq $((2 * VM_NVME_NS2_BYTES)) "$(dev_size /dev/mapper/st)" "size of the striped device"
 assert_match '^UBLKIT-striped-' "$(dmsetup info -c --noheadings -o uuid st)" "uuid of st"

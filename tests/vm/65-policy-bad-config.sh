@@ -18,8 +18,7 @@ bad() {
 	printf '%s\n' "$2" >"$f"
 	run_apply --config "$f"
 	assert_eq 1 "$rc" "exit status of apply with bad$n.conf"
-	assert_match "(^|
-)$f:$line: " "$out" "bad$n.conf: the problem's file:line"
+	out_has "^$f:$line: " "bad$n.conf: the problem's file:line"
 	assert_match "nothing was applied" "$out"
 	[[ -z $(dm_names)$(ublk_ids)$(swap_areas)$(run_states) ]] || fail "bad$n.conf: something was made"
 }
@@ -50,7 +49,7 @@ mkdir -p /etc/ublkit/ublkit.conf.d
 printf '[Rule lin]\nCreate=dm-linearr\n' >/etc/ublkit/ublkit.conf.d/50-typo.conf
 run_apply
 assert_eq 1 "$rc" "exit status with a bad drop-in"
-assert_match "/etc/ublkit/ublkit.conf.d/50-typo.conf:2: " "$out"
+out_has "^/etc/ublkit/ublkit.conf.d/50-typo.conf:2: "
 [[ -z $(dm_names)$(run_states) ]] || fail "something was made with a bad drop-in"
 rm /etc/ublkit/ublkit.conf.d/50-typo.conf
 run_apply

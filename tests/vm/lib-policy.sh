@@ -83,3 +83,8 @@ fio_verify() { # DEVICE SIZE
 		{ cat /tmp/fio.out; fail "fio verify failed on $1"; }
 	log "fio verify of $2 on $1: ok"
 }
+
+# A line of $out matches the extended regex REGEX.
+out_has() { # REGEX [WHAT]
+	grep -qE -- "$1" <<<"$out" || fail "${2:-output}: no line matches /$1/"
+}
