@@ -109,6 +109,9 @@ int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *re
 
 /* string helpers (util.c) */
 int ublkit_parse_u64(const char *s, uint64_t *ret);
+/* "4096", "4k", "512M", "1.5G", "2TiB", "8GB": binary units (K M G T P), a
+ * fraction only with a unit. -EINVAL, or -ERANGE past UINT64_MAX. */
+int ublkit_parse_size(const char *s, uint64_t *ret);
 bool ublkit_streq_module(const char *a, const char *b);
 /* Undo the octal escapes (\\040) of /proc/mounts, mountinfo and /proc/swaps, in place. */
 void unescape_octal(char *s);

@@ -23,6 +23,64 @@ int ublkit_parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* Fractions of a unit: "1.5G". More digits than this add nothing measurable. */
+#define SIZE_FRACTION_DIGITS 12
+
+static unsigned int size_shift(char unit)
+{
+	switch (unit) {
+	case 'k': case 'K': return 10;
+	case 'm': case 'M': return 20;
+	case 'g': case 'G': return 30;
+	case 't': case 'T': return 40;
+	case 'p': case 'P': return 50;
+	default: return 0;
+	}
+}
+
+int ublkit_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t whole = 0, frac = 0, scale = 1, part;
+	unsigned int shift = 0, digits = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		whole = whole * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*s); s++, digits++) {
+			if (digits >= SIZE_FRACTION_DIGITS)
+				continue;
+			frac = frac * 10 + (uint64_t)(*s - '0');
+			scale *= 10;
+		}
+	}
+	if (*s) {
+		shift = size_shift(*s);
+		if (!shift)
+			return -EINVAL;
+		s++;
+		if (*s && strcmp(s, "iB") != 0 && strcmp(s, "B") != 0)
+			return -EINVAL;
+	}
+	/* a fraction of a byte is a typo, not a size */
+	if (scale > 1 && !shift)
+		return -EINVAL;
+	if (whole > (UINT64_MAX >> shift))
+		return -ERANGE;
+	part = (uint64_t)(((unsigned __int128)frac << shift) / scale);
+	if ((whole << shift) > UINT64_MAX - part)
+		return -ERANGE;
+	*ret = (whole << shift) + part;
+	return 0;
+}
+
 /* Module names compare with '-' and '_' as the same character. */
 bool ublkit_streq_module(const char *a, const char *b)
 {

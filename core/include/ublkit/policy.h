@@ -16,11 +16,17 @@
  * (a symlink to /dev/null or an empty file masks it to nothing), and the
  * survivors are read after the main file in lexical order of their names.
  *
- * The format is INI: "[Global]" once, "[Rule NAME]" per rule, "Key=Value"
- * lines, '#' and ';' start comments at the start of a line. A later file
- * may set keys of a rule an earlier one started (same NAME): the later
- * value wins, the rule keeps its first position. Rules are tried in that
- * order; the first whose Match* keys all match a namespace claims it.
+ * The format is INI: "[Global]", "[Rule NAME]" per rule, "Key=Value"
+ * lines (blanks around '=' and at the ends are dropped; keys are
+ * case-sensitive), '#' and ';' start comments as the first character of a
+ * line that is not a blank; a comment never follows a value. Lines are at
+ * most 4096 bytes, files at most 1 MiB. Each file starts outside any
+ * section. A later file may set keys of [Global] or of a rule an earlier
+ * one started (same NAME): the later value wins, "Key=" with no value
+ * takes a value back (the default applies), the rule keeps its first
+ * position. Rules are tried in that order; the first whose Match* keys
+ * all match a namespace claims it (see ublkit_policy_match() for two
+ * rules that match).
  *
  * Reading never stops at the first problem: every problem is kept with
  * its file and line (see ublkit_policy_get_problem()), so `ublkit
@@ -54,7 +60,8 @@ struct ublkit_policy_rule;
  * (none at all is an empty, valid policy). @path set: that file alone and
  * the drop-ins in "@path.d/" (no sysroot applied to @path). @flags: 0.
  * Returns 0 with a policy that may carry problems; a negative errno only
- * when a file exists but cannot be read (-EACCES, -EIO, ...) or -ENOMEM.
+ * when a file exists but cannot be read (-EACCES, -EIO, ...), -ENOMEM,
+ * and for @path: -ENOENT when it does not exist, -EISDIR for a directory.
  */
 int ublkit_policy_load(struct ublkit_ctx *ctx, const char *path, unsigned int flags,
 		       struct ublkit_policy **ret);
@@ -69,12 +76,14 @@ struct ublkit_policy *ublkit_policy_ref(struct ublkit_policy *p);
 /* Takes NULL; always returns NULL. */
 struct ublkit_policy *ublkit_policy_unref(struct ublkit_policy *p);
 
-/* The files that were read, in the order they were applied. */
+/* The files that were read, in the order they were applied (masks are
+ * not read; a file too large to read is not listed, it is a problem). */
 size_t ublkit_policy_get_file_count(const struct ublkit_policy *p);
 const char *ublkit_policy_get_file(const struct ublkit_policy *p, size_t i);
 
 /* ---- problems ----------------------------------------------------------- */
 
+/* In order of files read, then lines. */
 struct ublkit_policy_problem {
 	const char *file;	/* as read (without the sysroot); NULL: the policy as a whole */
 	unsigned int line;	/* 1-based; 0: the file as a whole */
@@ -134,7 +143,8 @@ const struct ublkit_policy_rule *ublkit_policy_find_rule(const struct ublkit_pol
  * and /dev/disk/by-ublkit/ links).
  *
  * Matching (all given keys must match; none given matches every
- * namespace). Globs are fnmatch(3) patterns:
+ * namespace). Globs are fnmatch(3) patterns; Identify strings are
+ * compared without their padding blanks:
  *   MatchModel=GLOB  MatchSerial=GLOB  MatchController=GLOB (nvme0)
  *   MatchIdentity=GLOB (ublkit_nvme_ns_get_identity(), or the NGUID,
  *                       EUI-64 or UUID alone)
@@ -153,6 +163,8 @@ const struct ublkit_policy_rule *ublkit_policy_find_rule(const struct ublkit_pol
  *   MetadataSize=SIZE BlockSize=SIZE LowWater=SIZE (dm-thin-pool)
  */
 const char *ublkit_policy_rule_get_name(const struct ublkit_policy_rule *r);
+/* enum ublkit_policy_create; -EINVAL when Create= is missing or wrong
+ * (only in a policy with problems). */
 int ublkit_policy_rule_get_create(const struct ublkit_policy_rule *r);
 /* Where the rule's [Rule] line is. */
 const char *ublkit_policy_rule_get_file(const struct ublkit_policy_rule *r);
@@ -162,12 +174,23 @@ unsigned int ublkit_policy_rule_get_line(const struct ublkit_policy_rule *r);
  * -> "100"), or NULL when not set. Typed getters for what apply needs.
  */
 const char *ublkit_policy_rule_get_value(const struct ublkit_policy_rule *r, const char *key);
+/*
+ * The parsed value of a key that is not text: numbers, sizes in bytes
+ * ("Chunk", "MetadataSize", "BlockSize", "LowWater", "MatchMinSize"),
+ * booleans as 0/1, "Create" as enum ublkit_policy_create, "Hardening" as
+ * UBLKIT_HARDEN_*, "Discard" as its UBLKIT_SWAP_DISCARD* flag (0 for
+ * no). Returns 0, -ENOENT when the rule does not set it (no fallback to
+ * [Global]), -EINVAL for a text key (globs, lists, Label, Target), an
+ * unknown key or a value that has a problem.
+ */
+int ublkit_policy_rule_get_number(const struct ublkit_policy_rule *r, const char *key,
+				  int64_t *ret);
 /* The rule's value, else [Global]'s, else the default. */
 unsigned int ublkit_policy_rule_get_queues(const struct ublkit_policy_rule *r);
 unsigned int ublkit_policy_rule_get_queue_depth(const struct ublkit_policy_rule *r);
 int ublkit_policy_rule_get_priority(const struct ublkit_policy_rule *r);
 int ublkit_policy_rule_get_hardening(const struct ublkit_policy_rule *r);
-/* Members= of a striped rule; 1 for every other kind. */
+/* Members= of a striped rule (0 when missing: a problem); 1 for every other kind. */
 unsigned int ublkit_policy_rule_get_members(const struct ublkit_policy_rule *r);
 
 /* ---- matching ------------------------------------------------------------ */
@@ -184,7 +207,9 @@ int ublkit_policy_rule_match(const struct ublkit_policy_rule *r, const struct ub
 /*
  * The rule that claims @ns: the first that matches. Returns 0 and sets
  * *@ret (NULL when no rule matches), -ENOTUNIQ when a second rule matches
- * too (@why names both), -EINVAL when the policy has problems.
+ * too (@why names both; *@ret is the first), -EINVAL when the policy has
+ * problems. A matching Create=ignore rule that comes first ends the search:
+ * exceptions go before the rules they make an exception of.
  */
 int ublkit_policy_match(const struct ublkit_policy *p, const struct ublkit_nvme_ns *ns,
 			const struct ublkit_nvme_health *health,
@@ -195,7 +220,10 @@ int ublkit_policy_match(const struct ublkit_policy *p, const struct ublkit_nvme_
 /*
  * Is ublkit switched off on the kernel command line ("ublkit=0", or in
  * the initramfs also "rd.ublkit=0"; "=no", "=false", "=off" alike; the
- * last occurrence wins)? Reads /proc/cmdline through the sysroot.
+ * last occurrence wins; "=1", "=yes", "=true", "=on" or a bare "ublkit"
+ * switch it back on; other values are ignored)? Parameters are split as
+ * the kernel splits them: at blanks outside double quotes, quotes
+ * removed. Reads /proc/cmdline through the sysroot (none there: on).
  * @initrd: also honour rd.ublkit=. Returns 1 off, 0 on, negative errno.
  */
 int ublkit_policy_disabled_by_cmdline(struct ublkit_ctx *ctx, bool initrd);
