@@ -1177,41 +1177,19 @@ static void ublk_params(const struct ublkit_policy_rule *r, struct ublkit_dev_pa
 
 static unsigned int discard_flags(const struct ublkit_policy_rule *r)
 {
-	const char *d = ublkit_policy_rule_get_value(r, "Discard");
+	int64_t v;
 
-	if (!d)
-		return 0;
-	if (strcmp(d, "yes") == 0)
-		return UBLKIT_SWAP_DISCARD;
-	if (strcmp(d, "once") == 0)
-		return UBLKIT_SWAP_DISCARD_ONCE;
-	if (strcmp(d, "pages") == 0)
-		return UBLKIT_SWAP_DISCARD_PAGES;
-	return 0;
+	return ublkit_policy_rule_get_number(r, "Discard", &v) == 0 && v > 0 ? (unsigned int)v : 0;
 }
 
-/* A size key (512M, 1G, 4096, ...) in sectors; 0 when not set. */
+/* A size key (Chunk=, MetadataSize=, ...) in sectors; 0 when not set. */
 static uint64_t rule_sectors(const struct ublkit_policy_rule *r, const char *key)
 {
-	const char *v = ublkit_policy_rule_get_value(r, key);
-	char *end;
-	double x;
-	uint64_t mul = 1;
+	int64_t v;
 
-	if (!v)
+	if (ublkit_policy_rule_get_number(r, key, &v) < 0 || v < 0)
 		return 0;
-	errno = 0;
-	x = strtod(v, &end);
-	if (errno || end == v || x < 0)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
-	case 't': case 'T': mul = 1ull << 40; end++; break;
-	default: break;
-	}
-	return (uint64_t)(x * (double)mul) / 512;
+	return (uint64_t)v / 512;
 }
 
 /* MetadataSize=, else a thousandth of the namespace but at least 2 MiB, in whole MiB. */

@@ -159,7 +159,7 @@ static void record_state(struct sys *s, const char *name, const char *rule, int 
 }
 
 #define QEMU_SWAP "[Rule qemu]\nMatchModel=QEMU*\nCreate=ublk-swap\n" \
-		  "[Rule other]\nCreate=ignore\n"
+		  "[Rule other]\nMatchModel=Linux\nCreate=ignore\n"
 
 /* ---- naming ---------------------------------------------------------------------- */
 

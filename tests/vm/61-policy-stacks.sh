@@ -44,14 +44,15 @@ nothing_left "down st"
 
 # --- thin pool on namespace 1; namespace 2 left alone ---------------------------
 policy <<'CONF'
+# an exception goes before the rules it makes an exception of
+[Rule rest]
+MatchNSID=2
+Create=ignore
+
 [Rule tp]
-MatchNSID=1
 Create=dm-thin-pool
 MetadataSize=8M
 BlockSize=64K
-
-[Rule rest]
-Create=ignore
 CONF
 run_apply --dry-run
 assert_match "thin pool /dev/mapper/tp over $ns1 \(metadata tp-tmeta: 8 MiB, data tp-tdata: the rest\)" "$(line_of "$ns1")"
