@@ -69,13 +69,14 @@ static void print_problems(const struct ublkit_policy *p)
 {
 	for (size_t i = 0; i < ublkit_policy_get_problem_count(p); i++) {
 		const struct ublkit_policy_problem *pr = ublkit_policy_get_problem(p, i);
+		const char *key = pr->key ? pr->key : "", *sep = pr->key ? ": " : "";
 
 		if (pr->file && pr->line)
-			fprintf(stderr, "%s:%u: %s\n", pr->file, pr->line, pr->message);
+			fprintf(stderr, "%s:%u: %s%s%s\n", pr->file, pr->line, key, sep, pr->message);
 		else if (pr->file)
-			fprintf(stderr, "%s: %s\n", pr->file, pr->message);
+			fprintf(stderr, "%s: %s%s%s\n", pr->file, key, sep, pr->message);
 		else
-			fprintf(stderr, "policy: %s\n", pr->message);
+			fprintf(stderr, "policy: %s%s%s\n", key, sep, pr->message);
 	}
 }
 

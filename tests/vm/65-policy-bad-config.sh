@@ -24,7 +24,7 @@ bad() {
 }
 
 bad 2 $'[Rule a]\nCreate=sandwich'
-bad 3 $'[Rule a]\nMatchNSID=1\nCreate=dm-striped\nMembers=1'
+bad 4 $'[Rule a]\nMatchNSID=1\nCreate=dm-striped\nMembers=1'
 bad 1 $'[Rule has space]\nCreate=ublk'
 bad 2 $'[Rule a]\nMatchMinSize=lots\nCreate=ublk'
 bad 1 $'Create=ublk'
