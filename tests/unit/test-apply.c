@@ -28,7 +28,8 @@
 
 /* ---- a fake system ------------------------------------------------------------ */
 
-static int probe_result;	/* what the stand-in probe says about every made piece */
+static int probe_result;
+static apply_probe_fn probe_real;	/* what the stand-in probe says about every made piece */
 
 static int fake_probe(struct ublkit_ctx *ctx, const struct made *m, char *why, size_t why_size)
 {
@@ -86,6 +87,8 @@ static void sys_new(struct sys *s)
 		exit(EXIT_FAILURE);
 	}
 	probe_result = 0;
+	if (!probe_real)
+		probe_real = apply_probe;
 	apply_probe = fake_probe;
 }
 
@@ -394,6 +397,94 @@ static void test_present(void)
 	sys_free(&s);
 }
 
+/* ---- records that say less than they should ------------------------------------------ */
+
+struct down_seen {
+	int calls, err;
+	char ns[32], instance[48], text[256];
+};
+
+static void on_down(const struct ublkit_plan_step_info *step, int err, const char *text,
+		    void *userdata)
+{
+	struct down_seen *d = userdata;
+
+	d->calls++;
+	d->err = err;
+	snprintf(d->ns, sizeof(d->ns), "%s", step->ns ? step->ns : "(null)");
+	snprintf(d->instance, sizeof(d->instance), "%s", step->instance);
+	snprintf(d->text, sizeof(d->text), "%s: %s", step->text, text);
+}
+
+static void test_interrupted_and_status(void)
+{
+	struct run_state st = { .create = UBLKIT_POLICY_DM_CRYPT_SWAP, .n_members = 1 };
+	struct ublkit_policy_status *status = NULL;
+	struct ublkit_instance_status is;
+	struct ublkit_plan *plan;
+	struct ublkit_plan_step_info a;
+	struct down_seen seen = { 0 };
+	struct sys s;
+
+	sys_new(&s);
+	/* an apply that stopped before it made anything */
+	strcpy(st.name, "cs");
+	strcpy(st.rule, "cs");
+	strcpy(st.member[0].identity, ID_NS1);
+	strcpy(st.member[0].dev, "/dev/nvme0n2");
+	CHECK_EQ(run_state_write(s.ctx, &st), 0);
+	plan = plan_of(&s, "[Rule cs]\nMatchNSID=1\nMatchModel=QEMU*\nCreate=dm-crypt-swap\n", NULL, 0);
+	a = step_of(plan, "nvme0n2", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_REFUSE);
+	CHECK(strstr(a.text, "an interrupted apply") != NULL);
+	ublkit_plan_unref(plan);
+
+	/* status: the swap area is active (a real probe of /proc/swaps) */
+	st.n_made = 1;
+	st.made[0].kind = MADE_SWAP;
+	strcpy(st.made[0].what, "/dev/mapper/cs");
+	CHECK_EQ(run_state_write(s.ctx, &st), 0);
+	fake_write(s.root, "/proc/swaps", "Filename Type Size Used Priority\n"
+					  "/dev/zram0 partition 1024 0 100\n"
+					  "/dev/mapper/cs partition 16380 4 -2\n");
+	CHECK_EQ(ublkit_policy_status_new(s.ctx, 0, &status), 0);
+	ublkit_instance_status_init(&is);
+	CHECK_EQ(ublkit_policy_status_get(status, 0, &is), 0);
+	CHECK_STREQ(is.swap, "/dev/mapper/cs");
+	CHECK_EQ(is.swap_active, 1);
+	CHECK_EQ(is.swap_size, 16380ull << 10);
+	CHECK_EQ(is.swap_used, 4ull << 10);
+	CHECK_EQ(is.ublk_id, -1);
+	CHECK_EQ(is.server_alive, -1);
+	status = ublkit_policy_status_unref(status);
+	fake_write(s.root, "/proc/swaps", "Filename Type Size Used Priority\n");
+	apply_probe = probe_real;
+	CHECK_EQ(ublkit_policy_status_new(s.ctx, 0, &status), 0);
+	CHECK_EQ(ublkit_policy_status_get(status, 0, &is), 0);
+	CHECK_EQ(is.swap_active, 0);
+	CHECK(!is.healthy);
+	CHECK(is.problem && strstr(is.problem, "/dev/mapper/cs is no active swap area"));
+	ublkit_policy_status_unref(status);
+	apply_probe = fake_probe;
+
+	/* down: swapoff cannot work in a sysroot; the record stays, and says so */
+	CHECK_EQ(ublkit_policy_down(s.ctx, NULL, 0, on_down, &seen), -EREMOTEIO);
+	CHECK_EQ(seen.calls, 1);
+	CHECK(seen.err < 0);
+	CHECK_STREQ(seen.ns, "nvme0n2");
+	CHECK_STREQ(seen.instance, "cs");
+	CHECK(strstr(seen.text, "down dm-crypt-swap 'cs' (rule cs): swapoff /dev/mapper/cs") != NULL);
+	CHECK_EQ(run_state_read(s.ctx, "cs", &st), 0);
+	CHECK_EQ(st.n_made, 1);
+
+	/* arguments */
+	CHECK_EQ(ublkit_plan_new(s.ctx, NULL, s.nvme, NULL, 0, &plan), -EINVAL);
+	CHECK_EQ(ublkit_plan_new(s.ctx, (struct ublkit_policy *)1, NULL, NULL, 0, &plan), -EINVAL);
+	CHECK_EQ(ublkit_plan_new(NULL, (struct ublkit_policy *)1, s.nvme, NULL, 0, &plan), -EINVAL);
+	CHECK_EQ(ublkit_policy_down(NULL, NULL, 0, NULL, NULL), -EINVAL);
+	sys_free(&s);
+}
+
 /* ---- the kernel command line ---------------------------------------------------------- */
 
 static void test_cmdline(void)
@@ -534,6 +625,7 @@ int main(void)
 	RUN(test_refuse_data);
 	RUN(test_conflict);
 	RUN(test_present);
+	RUN(test_interrupted_and_status);
 	RUN(test_cmdline);
 	return test_result();
 }
