@@ -266,6 +266,9 @@ int run_state_remove(struct ublkit_ctx *ctx, const char *name)
 	r = state_path(ctx, name, path, sizeof(path));
 	if (r < 0)
 		return r;
+	/* a record never written is no failure, even where nothing can be written */
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return neg_errno();
 	return 0;

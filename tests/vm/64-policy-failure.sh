@@ -66,4 +66,22 @@ assert_eq "$id" "$(sed -n 's/^made=ublk //p' /run/ublkit/policy/plain)" "the ubl
 run_down --all
 assert_eq 0 "$rc" "exit status of down --all"
 nothing_left "down --all"
+
+# --- a failure after the dm device was made: it is taken down again -----------
+# The run state cannot be written (a read-only file system over its
+# directory), so the crypt device that exists by then must go.
+policy <<'CONF'
+[Rule enc]
+MatchNSID=2
+Create=dm-crypt-swap
+CONF
+mkdir -p /run/ublkit/policy
+run mount -t tmpfs -o ro tmpfs /run/ublkit/policy
+run_apply
+umount /run/ublkit/policy
+assert_eq 1 "$rc" "exit status when the only stack failed"
+assert_match "FAILED: cannot write the run state: Read-only file system; undone \(removed enc\)" \
+	"$(line_of "$ns2")"
+assert_match "0 made, 1 failed" "$out"
+nothing_left "the undone crypt stack"
 log "PASS"
