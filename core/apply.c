@@ -845,7 +845,7 @@ static void decide_take(struct ublkit_plan *plan, struct plan_step *st)
 			r = 0;
 		else if (r == 0 && (u.found & (UBLKIT_BLOCKDEV_SIGNATURE | UBLKIT_BLOCKDEV_PARTITIONS))) {
 			st->take_data = true;
-			snprintf(data, sizeof(data), "; taking %s, which holds %s%s", 
+			snprintf(data, sizeof(data), "; taking %s, which holds %s%s",
 				 ublkit_nvme_ns_get_name(ns), u.type[0] ? "TYPE=" : "data",
 				 u.type);
 		}
@@ -1625,7 +1625,8 @@ UBLKIT_EXPORT int ublkit_policy_status_new(struct ublkit_ctx *ctx, unsigned int 
 	return 0;
 }
 
-UBLKIT_EXPORT struct ublkit_policy_status *ublkit_policy_status_unref(struct ublkit_policy_status *st)
+UBLKIT_EXPORT struct ublkit_policy_status *
+ublkit_policy_status_unref(struct ublkit_policy_status *st)
 {
 	if (st) {
 		free(st->e);
