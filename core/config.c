@@ -148,6 +148,8 @@ static void conf_dropins_finish(struct conf_files *f, size_t from)
 {
 	size_t w = from;
 
+	if (f->n <= from)
+		return;
 	qsort(f->v + from, f->n - from, sizeof(*f->v), conf_file_cmp);
 	for (size_t i = from; i < f->n; i++) {
 		if (conf_is_mask(f->v[i].path)) {

@@ -46,6 +46,7 @@ int cmd_recover(struct tool *t, int argc, char **argv);
 int cmd_swap(struct tool *t, int argc, char **argv);
 int cmd_nvme(struct tool *t, int argc, char **argv);
 int cmd_dm(struct tool *t, int argc, char **argv);
+int cmd_check_config(struct tool *t, int argc, char **argv);
 int cmd_apply(struct tool *t, int argc, char **argv);
 int cmd_down(struct tool *t, int argc, char **argv);
 int cmd_status(struct tool *t, int argc, char **argv);
@@ -80,6 +81,17 @@ int tool_parse_size(const char *s, uint64_t *ret);
 int tool_parse_uint(const char *s, uint64_t max, uint64_t *ret);
 /* "1.5 GiB" style. */
 const char *tool_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* The provisioning policy (tools/cmd-policy.c). */
+struct ublkit_policy;
+struct ublkit_policy_problem;
+/* Read the system's policy (@path NULL), a file and its PATH.d/ drop-ins,
+ * or stdin ("-"). Returns EXIT_OK or prints why not and returns EXIT_FAIL. */
+int tool_policy_load(struct tool *t, const char *path, struct ublkit_policy **ret);
+/* "FILE:LINE: [SECTION] KEY: message", leaving out what the problem lacks. */
+void tool_policy_print_problem(FILE *f, const struct ublkit_policy_problem *pr);
+/* "problems": [{file, line, section, key, message}, ...] */
+void tool_policy_json_problems(const struct ublkit_policy *p);
 
 /* A small streaming JSON writer on stdout. */
 void json_begin_object(const char *key);

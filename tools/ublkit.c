@@ -23,6 +23,7 @@ static const struct tool_cmd commands[] = {
 	{ "swap", cmd_swap, "swap on a ublk device with a hardened server: on, off, status" },
 	{ "nvme", cmd_nvme, "NVMe namespaces: identity, health, holders (list, info)" },
 	{ "dm", cmd_dm, "device-mapper devices: linear, striped, crypt, thin, cache" },
+	{ "check-config", cmd_check_config, "read the provisioning policy and list its problems" },
 	{ "apply", cmd_apply, "apply the provisioning policy to the NVMe namespaces present" },
 	{ "down", cmd_down, "take down what apply made, in reverse order" },
 	{ "status", cmd_status, "the policy's rules, namespaces, instances and their health" },
@@ -40,7 +41,7 @@ static void usage(FILE *f)
 	      "Commands:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s  %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
 	      "Options:\n"
 	      "  -j, --json           machine-readable output (every command)\n"
@@ -52,6 +53,9 @@ static void usage(FILE *f)
 	      "Environment:\n"
 	      "  UBLKIT_LOG=LEVEL     library log level: err, warning, info, debug\n"
 	      "  UBLKIT_SYSROOT=DIR   same as --sysroot\n"
+	      "\n"
+	      "Files:\n"
+	      "  /etc/ublkit/ublkit.conf   the provisioning policy, see ublkit.conf(5)\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here,\n"
 	      "4 partial failure (apply, down: some of the work failed, the rest was done).\n",

@@ -2,7 +2,7 @@
 # The ublkit tool's command line: help, version, usage errors, doctor on
 # fake sysroots and its exit codes.
 set -u
-: "${UBLKIT:?run through make check}"
+: "${UBLKIT:?run through make check}" "${top_srcdir:?}"
 fails=0
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -109,6 +109,67 @@ expect 2 "dm status needs a name" "$UBLKIT" dm status
 expect 3 "dm list with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm list
 mkdir -p "$root/sys/dev/block/259:1" && echo 2097152 >"$root/sys/dev/block/259:1/size"
 expect 3 "dm create with a sysroot needs the kernel" "$UBLKIT" --sysroot "$root" dm create linear l0 --device 259:1
+
+# check-config: the system's files under the sysroot, a file, stdin
+expect 0 "--help lists check-config" "$UBLKIT" --help
+contains out "check-config" "--help names check-config"
+expect 0 "check-config --help" "$UBLKIT" check-config --help
+contains out "Exit status" "check-config --help documents the exit status"
+contains out "ublkit.conf(5)" "check-config --help points at ublkit.conf(5)"
+expect 0 "check-config without any file" "$UBLKIT" --sysroot "$root" check-config
+contains out "^0 files, 0 rules, no problems$" "no files is an empty policy"
+mkdir -p "$root/etc/ublkit/ublkit.conf.d" "$root/usr/lib/ublkit"
+printf '[Global]\nQueues=2\n\n[Rule swap]\nMatchMinSize=8G\nCreate=ublk-swap\n' \
+	>"$root/etc/ublkit/ublkit.conf"
+printf '[Rule vendor]\nCreate=frob\n' >"$root/usr/lib/ublkit/ublkit.conf"
+printf '[Rule swap]\nPriority=10\n[Rule keep]\nMatchNSID=1\nCreate=ignore\n' \
+	>"$root/etc/ublkit/ublkit.conf.d/10-keep.conf"
+expect 0 "check-config of a good policy" "$UBLKIT" --sysroot "$root" check-config
+contains out "^2 files, 2 rules, no problems$" "check-config counts files and rules"
+expect 0 "check-config --json of a good policy" "$UBLKIT" --sysroot "$root" check-config --json
+contains out '"ok": true' "check-config --json says ok"
+contains out '"/etc/ublkit/ublkit.conf.d/10-keep.conf"' "check-config --json lists the files"
+printf '[Rule swap]\nPriority=100000\nQueus=2\n[Rule Bad Name]\n' \
+	>"$root/etc/ublkit/ublkit.conf.d/20-bad.conf"
+expect 1 "check-config finds problems" "$UBLKIT" --sysroot "$root" check-config
+contains out "^/etc/ublkit/ublkit.conf.d/20-bad.conf:2: \\[Rule swap\\] Priority: 100000 is out of range; expected -1..32767$" \
+	"a bad value: FILE:LINE: [SECTION] KEY: message"
+contains out "^/etc/ublkit/ublkit.conf.d/20-bad.conf:3: \\[Rule swap\\] Queus: unknown key" \
+	"an unknown key with its line"
+contains out "^/etc/ublkit/ublkit.conf.d/20-bad.conf:4: 'Bad Name' is no rule name" \
+	"a problem without section or key"
+if [ "$(wc -l <"$tmp/out")" -eq 3 ]; then ok "one line per problem"; else bad "one line per problem"; fi
+contains err "3 problems" "check-config counts the problems"
+expect 1 "check-config --json with problems" "$UBLKIT" --sysroot "$root" check-config --json
+contains out '"ok": false' "check-config --json says not ok"
+contains out '"line": 3' "check-config --json has lines"
+if command -v python3 >/dev/null; then
+	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["problems"]) == 3 and d["problems"][1]["key"] == "Queus"' <"$tmp/out"
+	then ok "check-config --json is valid JSON"; else bad "check-config --json is valid JSON"; fi
+fi
+rm "$root/etc/ublkit/ublkit.conf.d/20-bad.conf"
+ln -sf /dev/null "$root/etc/ublkit/ublkit.conf"
+expect 1 "a masked main file leaves /usr/lib's out" "$UBLKIT" --sysroot "$root" check-config
+contains out "10-keep.conf:1: \\[Rule swap\\] Create: a rule needs Create=" "the drop-in's rule lost its Create="
+printf '[Rule a]\nMatchNSID=0\nCreate=ublk\n' >"$tmp/my.conf"
+mkdir -p "$tmp/my.conf.d"
+printf '[Rule a]\nMatchNSID=2\n' >"$tmp/my.conf.d/override.conf"
+expect 0 "check-config PATH reads PATH.d/ drop-ins" "$UBLKIT" check-config "$tmp/my.conf"
+contains out "^2 files, 1 rule, no problems$" "the drop-in fixed the value"
+rm "$tmp/my.conf.d/override.conf"
+expect 1 "check-config PATH with a problem" "$UBLKIT" check-config "$tmp/my.conf"
+contains out "my.conf:2: \\[Rule a\\] MatchNSID: namespace id 0 can never match" "the problem names PATH"
+expect 1 "check-config of a missing file" "$UBLKIT" check-config "$tmp/nope.conf"
+contains err "No such file" "a missing file is named"
+expect 2 "check-config takes one PATH" "$UBLKIT" check-config a b
+expect 2 "check-config: an unknown option" "$UBLKIT" check-config --frob
+printf '[Global]\nHardening=sometimes\n' >"$tmp/stdin.conf"
+# shellcheck disable=SC2016 # the inner shell expands them
+expect 1 "check-config - reads stdin" sh -c '"$1" check-config - <"$2"' sh "$UBLKIT" "$tmp/stdin.conf"
+contains out "^-:2: \\[Global\\] Hardening: 'sometimes' is not a hardening mode" "stdin is named -"
+for f in "$top_srcdir"/examples/*.conf; do
+	expect 0 "example $(basename "$f") passes check-config" "$UBLKIT" check-config "$f"
+done
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

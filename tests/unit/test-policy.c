@@ -242,6 +242,13 @@ static void test_defaults(void)
 	CHECK(!ublkit_policy_get_allow_taking_data(p));
 	ublkit_policy_unref(p);
 
+	/* a rule's -1 is the kernel's choice, even when [Global] has another */
+	p = load("[Global]\nPriority=5\n[Rule a]\nCreate=ublk-swap\nPriority=-1\n");
+	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_priority(p), 5);
+	CHECK_EQ(ublkit_policy_rule_get_priority(ublkit_policy_get_rule(p, 0)), -1);
+	ublkit_policy_unref(p);
+
 	p = load("[Rule a]\nCreate=ublk-swap\n");
 	no_problems(p);
 	CHECK_EQ(ublkit_policy_rule_get_queues(ublkit_policy_get_rule(p, 0)), 1);
@@ -602,7 +609,9 @@ static void test_values(void)
 		{ "[Global]\nQueues=two\n", 2, "Queues", "'two' is not a number; expected 1..64" },
 		{ "[Global]\nQueues=0\n", 2, "Queues", "0 is out of range; expected 1..64" },
 		{ "[Global]\nQueueDepth=5000\n", 2, "QueueDepth", "expected 1..4096" },
-		{ "[Global]\nPriority=-2\n", 2, "Priority", "expected -1..32767" },
+		{ "[Global]\nPriority=-2\n", 2, "Priority", "-2 is out of range; expected -1..32767" },
+		{ "[Global]\nPriority=1-\n", 2, "Priority", "'1-' is not a number" },
+		{ "[Global]\nPriority=--1\n", 2, "Priority", "'--1' is not a number" },
 		{ "[Global]\nPriority=99999999999999999999\n", 2, "Priority", "out of range" },
 		{ "[Global]\nAllowTakingData=maybe\n", 2, "AllowTakingData", "expected yes or no" },
 		{ "[Rule a]\nCreate=swap\n", 2, "Create", "'swap' is not a kind" },
