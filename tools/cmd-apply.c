@@ -67,17 +67,8 @@ static const char status_usage[] =
 
 static void print_problems(const struct ublkit_policy *p)
 {
-	for (size_t i = 0; i < ublkit_policy_get_problem_count(p); i++) {
-		const struct ublkit_policy_problem *pr = ublkit_policy_get_problem(p, i);
-		const char *key = pr->key ? pr->key : "", *sep = pr->key ? ": " : "";
-
-		if (pr->file && pr->line)
-			fprintf(stderr, "%s:%u: %s%s%s\n", pr->file, pr->line, key, sep, pr->message);
-		else if (pr->file)
-			fprintf(stderr, "%s: %s%s%s\n", pr->file, key, sep, pr->message);
-		else
-			fprintf(stderr, "policy: %s%s%s\n", key, sep, pr->message);
-	}
+	for (size_t i = 0; i < ublkit_policy_get_problem_count(p); i++)
+		tool_policy_print_problem(stderr, ublkit_policy_get_problem(p, i));
 }
 
 /* The policy without problems, or an exit code (its problems printed). */
