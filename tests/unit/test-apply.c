@@ -185,6 +185,7 @@ static void test_naming(void)
 	CHECK_STREQ(a.identity, ID_NS1);
 	CHECK_EQ(a.create, UBLKIT_POLICY_UBLK_SWAP);
 	CHECK(strstr(a.text, "nvme0n2: ublk-swap 'qemu' (rule qemu): create ") == a.text);
+	CHECK(strstr(a.text, "taking") == NULL);	/* a blank namespace loses nothing */
 	CHECK_EQ(b.action, UBLKIT_PLAN_CREATE);
 	CHECK_STREQ(b.instance, "qemu-2");
 	CHECK_EQ(c.action, UBLKIT_PLAN_NOTHING);
@@ -390,6 +391,9 @@ static void test_present(void)
 		CHECK_STREQ(id, ID_NS1);
 		CHECK(ublkit_policy_status_get_member(st, 0, 1, NULL) == NULL);
 		CHECK_EQ(ublkit_policy_status_get(st, 1, &is), -ERANGE);
+		CHECK_EQ(ublkit_policy_status_get(NULL, 0, &is), -EINVAL);
+		CHECK_EQ(ublkit_policy_status_get_sz(st, 0, &is, 2), -EINVAL);
+		CHECK(ublkit_policy_status_get_member(NULL, 0, 0, NULL) == NULL);
 		ublkit_policy_status_unref(st);
 	}
 	/* down: what it made cannot be reached here, the record stays */
