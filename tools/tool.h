@@ -15,6 +15,7 @@ enum {
 	EXIT_FAIL = 1,		/* the operation failed */
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_UNSUPPORTED = 3,	/* the kernel or system lacks what is needed */
+	EXIT_PARTIAL = 4,	/* apply, down: some of the work failed, the rest was done */
 };
 
 struct tool {
@@ -52,6 +53,9 @@ int cmd_swap(struct tool *t, int argc, char **argv);
 int cmd_nvme(struct tool *t, int argc, char **argv);
 int cmd_dm(struct tool *t, int argc, char **argv);
 int cmd_check_config(struct tool *t, int argc, char **argv);
+int cmd_apply(struct tool *t, int argc, char **argv);
+int cmd_down(struct tool *t, int argc, char **argv);
+int cmd_status(struct tool *t, int argc, char **argv);
 
 /* From here on the library's error messages reach stderr (they say why
  * and how to fix it); the tool adds its own summary. */

@@ -24,6 +24,9 @@ static const struct tool_cmd commands[] = {
 	{ "nvme", cmd_nvme, "NVMe namespaces: identity, health, holders (list, info)" },
 	{ "dm", cmd_dm, "device-mapper devices: linear, striped, crypt, thin, cache" },
 	{ "check-config", cmd_check_config, "read the provisioning policy and list its problems" },
+	{ "apply", cmd_apply, "apply the provisioning policy to the NVMe namespaces present" },
+	{ "down", cmd_down, "take down what apply made, in reverse order" },
+	{ "status", cmd_status, "the policy's rules, namespaces, instances and their health" },
 	{ "doctor", cmd_doctor, "check whether this system can run ublkit, and how to fix it" },
 	{ "modprobe", cmd_modprobe, "load ublk_drv (or the named modules) with dependencies" },
 	{ "version", cmd_version, "print the version of the tool and the library" },
@@ -54,7 +57,8 @@ static void usage(FILE *f)
 	      "Files:\n"
 	      "  /etc/ublkit/ublkit.conf   the provisioning policy, see ublkit.conf(5)\n"
 	      "\n"
-	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here.\n",
+	      "Exit status: 0 success, 1 failure, 2 usage error, 3 not supported here,\n"
+	      "4 partial failure (apply, down: some of the work failed, the rest was done).\n",
 	      f);
 }
 

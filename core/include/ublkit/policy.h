@@ -259,6 +259,9 @@ const char *ublkit_plan_action_name(int action);
 
 /* Flags of ublkit_plan_new() / ublkit_plan_execute(). */
 #define UBLKIT_PLAN_FORCE (1u << 0)	/* take a namespace with data if AllowTakingData=yes */
+/* Decide even when the kernel command line switched ublkit off (to show
+ * what would happen, as `ublkit status` does); never with execute. */
+#define UBLKIT_PLAN_IGNORE_CMDLINE (1u << 1)
 
 /*
  * Decide. @nvme: a snapshot (ublkit_nvme_scan()). @only: a namespace as
@@ -304,6 +307,57 @@ int ublkit_plan_execute(struct ublkit_plan *plan, unsigned int flags, ublkit_pla
  */
 int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, unsigned int flags,
 		       ublkit_plan_result_fn fn, void *userdata);
+
+/* ---- status ------------------------------------------------------------------ */
+
+/*
+ * What the run state records, with a fresh look at each instance: is its
+ * ublk server alive and (for swap) still hardened, is its swap area
+ * active, are its dm devices there, live and not failed.
+ */
+struct ublkit_policy_status;
+
+/* @flags: 0. An empty status when nothing was applied. */
+int ublkit_policy_status_new(struct ublkit_ctx *ctx, unsigned int flags,
+			     struct ublkit_policy_status **ret);
+/* Takes NULL; always returns NULL. */
+struct ublkit_policy_status *ublkit_policy_status_unref(struct ublkit_policy_status *st);
+size_t ublkit_policy_status_get_count(const struct ublkit_policy_status *st);
+
+/* One instance; strings are owned by the status. */
+struct ublkit_instance_status {
+	uint32_t struct_size;		/* set by ublkit_instance_status_init() */
+	const char *name;		/* the instance */
+	const char *rule;		/* the rule that made it */
+	int create;			/* enum ublkit_policy_create */
+	const char *device;		/* what it offers: "/dev/ublkb3", "/dev/mapper/NAME" */
+	unsigned int member_count;	/* namespaces under it (ublkit_policy_status_get_member) */
+	int ublk_id;			/* its ublk device, -1 when none */
+	int32_t server_pid;		/* that device's server, 0 when unknown */
+	int server_alive;		/* 1, 0, or -1 when it has no ublk device */
+	int hardening;			/* swap servers: 1 every guarantee held, 0 not; else -1 */
+	const char *swap;		/* its swap area's device, NULL when it has none */
+	int swap_active;		/* 1, 0, or -1 when it has no swap area */
+	uint64_t swap_size;		/* bytes, from /proc/swaps, when active */
+	uint64_t swap_used;
+	const char *dm_devices;		/* its dm devices, space separated, "" when none */
+	const char *dm_state;		/* "ok", "failed", "out-of-data-space", "read-only",
+					 * "suspended", "missing"; NULL when it has none */
+	bool healthy;			/* everything it made is there and working */
+	const char *problem;		/* the first thing wrong, NULL when healthy */
+};
+
+void ublkit_instance_status_init(struct ublkit_instance_status *s);
+/* -ERANGE past the last instance. */
+int ublkit_policy_status_get_sz(const struct ublkit_policy_status *st, size_t i,
+				struct ublkit_instance_status *s, size_t size);
+#define ublkit_policy_status_get(st, i, s) ublkit_policy_status_get_sz((st), (i), (s), sizeof(*(s)))
+/*
+ * Namespace @j under instance @i: its block device when the instance was
+ * made, and (@identity, may be NULL) its identity. NULL past the last.
+ */
+const char *ublkit_policy_status_get_member(const struct ublkit_policy_status *st, size_t i,
+					    size_t j, const char **identity);
 
 #ifdef __cplusplus
 }
