@@ -1497,7 +1497,7 @@ UBLKIT_EXPORT int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, u
 	int n;
 
 	(void)flags;
-	if (!ctx)
+	if (!ctx || (name && ublkit_policy_instance_name_check(ctx, name) < 0))
 		return -EINVAL;
 	n = run_state_load_all(ctx, &all);
 	if (n < 0)

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <strings.h>
 
+#include "name-private.h"
 #include "ublkit-private.h"
 #include "ublkit/policy.h"
 #include "ublkit/swap.h"
@@ -408,6 +409,25 @@ bool policy_rule_name_valid(const char *name)
 		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
 			return false;
 	return true;
+}
+
+/* Up to "-" and ten digits after a rule's name. */
+#define POLICY_INSTANCE_NAME_MAX (POLICY_RULE_NAME_MAX + 11)
+
+UBLKIT_EXPORT int ublkit_policy_instance_name_check(struct ublkit_ctx *ctx, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool ok = n >= 1 && n <= POLICY_INSTANCE_NAME_MAX;
+	char shown[64];
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-';
+	if (ok)
+		return 0;
+	log_error(ctx, "'%s%s' is no instance name: a rule's name (1 to %d letters, digits, '_' "
+		  "and '-'), maybe with -N after it", name_printable(name, shown, sizeof(shown)),
+		  n >= sizeof(shown) ? "..." : "", POLICY_RULE_NAME_MAX);
+	return -EINVAL;
 }
 
 static struct ublkit_policy_rule *rule_find(const struct ublkit_policy *p, const char *name)

@@ -176,6 +176,7 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 	};
 	int c, r;
 
+	t->usage = apply_usage;
 	while ((c = getopt_long(argc, argv, "hjnfc:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': *dry = true; break;
@@ -187,10 +188,8 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 				return r;
 		}
 	}
-	if (argc - optind > 1) {
-		tool_error("apply takes at most one namespace");
-		return EXIT_USAGE;
-	}
+	if (argc - optind > 1)
+		return tool_usage(t, "apply takes at most one namespace, not '%s'", argv[optind + 1]);
 	*only = optind < argc ? argv[optind] : NULL;
 	return -1;
 }
@@ -301,6 +300,7 @@ int cmd_down(struct tool *t, int argc, char **argv)
 	const char *name;
 	int c, r;
 
+	t->usage = down_usage;
 	while ((c = getopt_long(argc, argv, "hja", opts, NULL)) != -1) {
 		if (c == 'a') {
 			all = true;
@@ -310,11 +310,14 @@ int cmd_down(struct tool *t, int argc, char **argv)
 		if (r >= 0)
 			return r;
 	}
-	if (all == (optind < argc) || argc - optind > 1) {
-		tool_error("give one instance name or --all (see 'ublkit status')");
-		return EXIT_USAGE;
-	}
+	if (all == (optind < argc) || argc - optind > 1)
+		return tool_usage(t, "give one instance name or --all (see 'ublkit status')");
 	name = all ? NULL : argv[optind];
+	if (name) {
+		r = tool_check_arg(t, ublkit_policy_instance_name_check, name);
+		if (r >= 0)
+			return r;
+	}
 	tool_show_library_errors(t);
 	if (t->json)
 		json_begin_array(NULL);
@@ -499,6 +502,7 @@ int cmd_status(struct tool *t, int argc, char **argv)
 	const char *config = NULL;
 	int c, r, off, rc;
 
+	t->usage = status_usage;
 	while ((c = getopt_long(argc, argv, "hjc:", opts, NULL)) != -1) {
 		if (c == 'c') {
 			config = optarg;
@@ -508,10 +512,9 @@ int cmd_status(struct tool *t, int argc, char **argv)
 		if (r >= 0)
 			return r;
 	}
-	if (optind < argc) {
-		tool_error("status takes no arguments");
-		return EXIT_USAGE;
-	}
+	r = tool_no_args(t, argc, argv);
+	if (r >= 0)
+		return r;
 	r = ublkit_policy_status_new(t->ctx, 0, &st);
 	if (r < 0)
 		return tool_fail(r, "cannot read the run state under /run/ublkit/policy");

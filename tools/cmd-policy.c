@@ -174,10 +174,8 @@ int cmd_check_config(struct tool *t, int argc, char **argv)
 	r = tool_parse_common(t, argc, argv, usage_check_config);
 	if (r >= 0)
 		return r;
-	if (argc - optind > 1) {
-		tool_error("check-config takes at most one PATH");
-		return EXIT_USAGE;
-	}
+	if (argc - optind > 1)
+		return tool_usage(t, "check-config takes at most one PATH, not '%s'", argv[optind + 1]);
 	if (optind < argc)
 		path = argv[optind];
 	r = tool_policy_load(t, path, &p);

@@ -225,6 +225,18 @@ usage_error "dm watch: --count 0" dm watch --count 0
 usage_error "dm watch: --timeout x" dm watch --timeout x
 expect 3 "dm create with a fractional size meets the missing kernel" "$UBLKIT" --sysroot "$root" dm create linear l1 --device 259:1 --length 0.5M
 
+# apply, down, status, check-config: usage errors
+usage_error "apply: two namespaces" apply nvme0n1 nvme0n2
+usage_error "apply: an unknown option" apply --frob
+usage_error "apply: --config without a value" apply --config
+usage_error "down: no name and no --all" down
+usage_error "down: a name and --all" down swap --all
+usage_error "down: two names" down a b
+usage_error "down: a name that is no instance name" down ../x
+contains err "is no instance name" "down says what an instance name is"
+usage_error "status: a stray argument" status x
+usage_error "check-config: two paths" check-config a b
+
 # check-config: the system's files under the sysroot, a file, stdin
 expect 0 "--help lists check-config" "$UBLKIT" --help
 contains out "check-config" "--help names check-config"

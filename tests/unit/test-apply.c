@@ -398,6 +398,17 @@ static void test_present(void)
 	}
 	/* down: what it made cannot be reached here, the record stays */
 	CHECK_EQ(ublkit_policy_down(s.ctx, "nope", 0, NULL, NULL), -ENOENT);
+	/* a name that can be no instance's is refused before the state is read */
+	CHECK_EQ(ublkit_policy_down(s.ctx, "../nope", 0, NULL, NULL), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "swap-2"), 0);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "a_b-C9"), 0);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "r012345678901234567890123456789a-4294967295"), 0);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "r012345678901234567890123456789a-42949672950"), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, ""), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, NULL), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "a/b"), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "a.b"), -EINVAL);
+	CHECK_EQ(ublkit_policy_instance_name_check(s.ctx, "a\nb"), -EINVAL);
 	sys_free(&s);
 }
 

@@ -2,15 +2,26 @@
 # ublkit's main job, shown step by step: check the system, load the
 # driver, serve block devices from userspace (RAM and an NVMe namespace),
 # put a file system on one, read the statistics, survive a server crash,
-# clean up. Run by scripts/demo: on the host when its kernel has ublk,
-# else in the test VM (tests/vm/run --demo).
+# then provision swap on an NVMe namespace from a policy (one of the
+# installed example configurations) and take it down again. Run by
+# scripts/demo: on the host when its kernel has ublk, else in the test VM
+# (tests/vm/run --demo). The NVMe parts overwrite namespaces, so they run
+# only in the test VM, whose namespaces are blank files.
 . "$(dirname "$0")/lib.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
 need_cmd ublkit jq mkfs.ext4
-cleanup() { ublkit del --all >/dev/null 2>&1 || true; umount /mnt/demo 2>/dev/null || true; }
+in_test_vm() { [[ -n ${UBLKIT_VM_DIR:-} ]]; }
+cleanup() {
+	if in_test_vm; then
+		ublkit down --all >/dev/null 2>&1 || true
+		rm -f /etc/ublkit/ublkit.conf
+	fi
+	ublkit del --all >/dev/null 2>&1 || true
+	umount /mnt/demo 2>/dev/null || true
+}
 trap cleanup EXIT
 work=$(mktemp -d)
 
@@ -35,8 +46,11 @@ show umount /mnt/demo
 show e2fsck -fn "/dev/ublkb$mem_id"
 show ublkit stats "$mem_id"
 
-if [[ -b /dev/nvme0n1 ]]; then
-	nvme=/dev/nvme0n1
+if ! in_test_vm; then
+	echo
+	echo "(The NVMe parts of the demo overwrite namespaces: they run in the test VM only;"
+	echo " UBLKIT_DEMO_VM=1 scripts/demo runs it there.)"
+elif nvme=$(nvme_ns_dev 1); then
 	step "An NVMe namespace served through ublkit, with crash recovery"
 	show ublkit add --target file --file "$nvme" --recovery --id 7
 	show ublkit list
@@ -55,19 +69,41 @@ if [[ -b /dev/nvme0n1 ]]; then
 	echo "16 MiB written before the crash read back intact"
 fi
 
-ns2=$(nvme_ns_dev 2 || true)
-if [[ -n $ns2 ]]; then
-	wipefs -a -q "$ns2"
-	step "Swap on NVMe namespace $ns2 through a hardened ublkit server"
-	show ublkit swap on --file "$ns2" --priority 10
+if in_test_vm && ns=$(nvme_ns_dev 1); then
+	show ublkit del 7
+	wipefs -a -q "$ns"
+	example=""
+	for f in /usr/share/doc/ublkit*/examples/ublk-swap.conf; do
+		[[ -f $f ]] && example=$f
+	done
+	[[ -n $example ]] || fail "no example configuration ublk-swap.conf installed"
+	step "The provisioning policy: swap on every spare NVMe namespace of 1 GiB or more"
+	mkdir -p /etc/ublkit
+	show cp "$example" /etc/ublkit/ublkit.conf
+	show cat /etc/ublkit/ublkit.conf
+	show ublkit check-config
+	show ublkit nvme list
+
+	step "What applying it would do (nothing changes yet)"
+	show ublkit apply --dry-run
+
+	step "Apply it: a hardened ublk server over $ns, formatted and swapped on"
+	show ublkit apply
+	show ublkit status
+	show swapon --show
 	swap_id=$(ublkit swap status --json | jq -r '.[0].id')
-	show ublkit swap status
+	echo
 	echo "The server locks its memory, its threads are I/O flushers, the OOM killer"
 	echo "spares it: swapping out to it under memory pressure cannot deadlock."
 	show ublkit info "$swap_id"
+
+	step "Apply again: everything is in place, nothing changes"
+	show ublkit apply
+
+	step "Down: swapoff first (only if memory can take the pages back), then the device"
+	show ublkit down --all
 	show swapon --show
-	step "Swap off: the pages come back first, then the device goes"
-	show ublkit swap off "$swap_id"
+	rm -f /etc/ublkit/ublkit.conf
 fi
 
 step "Remove everything"

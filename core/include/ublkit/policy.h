@@ -299,11 +299,19 @@ int ublkit_plan_execute(struct ublkit_plan *plan, unsigned int flags, ublkit_pla
 			void *userdata);
 
 /*
+ * Can @name be an instance's name: a rule's name ([A-Za-z0-9_-], 1 to 32
+ * characters), maybe with "-N" after it (a rule's further instances)?
+ * Returns 0, or -EINVAL after logging what a name may be.
+ */
+int ublkit_policy_instance_name_check(struct ublkit_ctx *ctx, const char *name);
+
+/*
  * Tear down instance @name (NULL: all), in reverse order of making:
  * swapoff first (refused when memory cannot take the pages back, which
  * stops that instance's teardown), then dm devices, then the ublk device,
  * then its run state. Every other instance still goes down. Returns 0,
- * -ENOENT when @name is no instance, -EREMOTEIO when some failed.
+ * -EINVAL when @name cannot be an instance's name, -ENOENT when it is no
+ * instance, -EREMOTEIO when some failed.
  */
 int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, unsigned int flags,
 		       ublkit_plan_result_fn fn, void *userdata);
