@@ -1306,7 +1306,13 @@ static int remove_all(struct ublkit_ctx *ctx, const char *name)
 	r = ublkit_dm_device_new(ctx, name, &d);
 	if (r < 0)
 		return r;
-	r = holder_of(ctx, name, d->devnum, d->info.open_count, why, sizeof(why));
+	/*
+	 * Refuse at once only for what stays: a stacked device, a mount, swap.
+	 * An open alone may be udev's probe after a change (swapoff, say),
+	 * which the retrying remove below waits out; an opener still there
+	 * after it is named then.
+	 */
+	r = holder_of(ctx, name, d->devnum, 0, why, sizeof(why));
 	if (r > 0) {
 		log_error(ctx, "%s is in use: %s", name, why);
 		return -EBUSY;
