@@ -286,6 +286,7 @@ static void test_parse_range(void)
 	CHECK_EQ(m.server_pid, 2147483647);
 	CHECK_EQ(m.params.nr_queues, 65535);
 	CHECK(m.params.flags == 4294967295u);
+	ublkit_ctx_unref(ctx);
 }
 
 int main(void)
