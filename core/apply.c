@@ -198,26 +198,6 @@ static int mkdir_run_state(struct ublkit_ctx *ctx)
 	return 0;
 }
 
-static int write_file_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[4200];
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	r = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (r < 0 || (size_t)r >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return neg_errno();
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || rename(tmp, path) < 0) {
-		r = neg_errno();
-		unlink(tmp);
-		return r;
-	}
-	return 0;
-}
-
 int run_state_write(struct ublkit_ctx *ctx, const struct run_state *s)
 {
 	char path[4096], text[8192];

@@ -64,31 +64,6 @@ int manifest_format(const struct ublkit_manifest *m, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[4200];
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	r = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (r < 0 || (size_t)r >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return neg_errno();
-	if (write(fd, data, len) != (ssize_t)len) {
-		r = neg_errno();
-		unlink(tmp);
-		return r;
-	}
-	if (rename(tmp, path) < 0) {
-		r = neg_errno();
-		unlink(tmp);
-		return r;
-	}
-	return 0;
-}
-
 int manifest_write(struct ublkit_ctx *ctx, const struct ublkit_manifest *m)
 {
 	char path[4096], text[8192];
@@ -103,7 +78,7 @@ int manifest_write(struct ublkit_ctx *ctx, const struct ublkit_manifest *m)
 	r = manifest_dir(ctx, m->id, "manifest", path, sizeof(path));
 	if (r < 0)
 		return r;
-	return write_atomic(path, text, (size_t)n);
+	return write_file_atomic(path, text, (size_t)n);
 }
 
 void manifest_remove(struct ublkit_ctx *ctx, uint32_t id)

@@ -113,6 +113,8 @@ int ublkit_read_u64(const struct ublkit_ctx *ctx, const char *path, uint64_t *re
  * and ublkit_parse_size() (ublkit.h). */
 int ublkit_parse_u64(const char *s, uint64_t *ret);
 bool ublkit_streq_module(const char *a, const char *b);
+/* Replace @path with @len bytes of @data at once (temporary file + rename). */
+int write_file_atomic(const char *path, const char *data, size_t len);
 /* Undo the octal escapes (\\040) of /proc/mounts, mountinfo and /proc/swaps, in place. */
 void unescape_octal(char *s);
 

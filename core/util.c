@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Small string helpers, and the one set of number parsers: what a user
- * types (counts, ids, sizes) and what the kernel writes.
+ * Small string helpers, the one set of number parsers (what a user types:
+ * counts, ids, sizes; and what the kernel writes), and the atomic file
+ * write behind the run state.
  */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "ublkit-private.h"
 #include "ublkit/ublk.h"
@@ -236,5 +241,30 @@ UBLKIT_EXPORT int ublkit_parse_dev_id(const char *s, uint32_t *id)
 	if (r < 0)
 		return r;
 	*id = (uint32_t)v;
+	return 0;
+}
+
+/* Readers never see half a file: a temporary file, synced, renamed over @path. */
+int write_file_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[4200];
+	_cleanup_close_ int fd = -1;
+	ssize_t w;
+	int r;
+
+	r = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return neg_errno();
+	w = write(fd, data, len);
+	if (w >= 0 && (size_t)w < len)
+		errno = ENOSPC;	/* a short write to a regular file: the file system is full */
+	if (w != (ssize_t)len || fsync(fd) < 0 || rename(tmp, path) < 0) {
+		r = neg_errno();
+		unlink(tmp);
+		return r;
+	}
 	return 0;
 }
