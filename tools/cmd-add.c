@@ -78,17 +78,6 @@ struct add_opts {
 	bool foreground;
 };
 
-/* Counts the struct holds in 16 bits; the library checks the real range. */
-static int opt_u16(struct tool *t, const char *opt, const char *arg, uint16_t *ret)
-{
-	uint64_t v;
-
-	if (tool_opt_uint(t, opt, arg, 1, UINT16_MAX, &v) < 0)
-		return -EINVAL;
-	*ret = (uint16_t)v;
-	return 0;
-}
-
 static int opt_u32_size(struct tool *t, const char *opt, const char *arg, uint32_t *ret)
 {
 	uint64_t v;
@@ -107,8 +96,8 @@ static int add_option(struct tool *t, struct add_opts *o, int c, const char *arg
 	case 't': o->target = arg; return 0;
 	case 'f': o->file = arg; return 0;
 	case 's': return tool_opt_size(t, "size", arg, 1, UINT64_MAX, &o->p.size);
-	case 'q': return opt_u16(t, "queues", arg, &o->p.nr_queues);
-	case 'd': return opt_u16(t, "depth", arg, &o->p.queue_depth);
+	case 'q': return tool_opt_u16(t, "queues", arg, UBLKIT_MAX_QUEUES, &o->p.nr_queues);
+	case 'd': return tool_opt_u16(t, "depth", arg, UBLKIT_MAX_QUEUE_DEPTH, &o->p.queue_depth);
 	case 'i':
 		if (tool_opt_uint(t, "id", arg, 0, UBLKIT_DEV_ID_MAX, &v) < 0)
 			return -EINVAL;

@@ -78,17 +78,6 @@ static int parse_discard(struct tool *t, const char *arg, unsigned int *flags)
 	return 0;
 }
 
-/* The library checks the real range: the struct holds 16 bits. */
-static int opt_count(struct tool *t, const char *opt, const char *arg, uint16_t *ret)
-{
-	uint64_t v;
-
-	if (tool_opt_uint(t, opt, arg, 1, UINT16_MAX, &v) < 0)
-		return -EINVAL;
-	*ret = (uint16_t)v;
-	return 0;
-}
-
 static int on_option(struct tool *t, struct swap_on_opts *o, int c, const char *arg)
 {
 	uint64_t v;
@@ -110,8 +99,8 @@ static int on_option(struct tool *t, struct swap_on_opts *o, int c, const char *
 		return 0;
 	case OPT_FORCE: o->flags |= UBLKIT_SWAP_FORCE; return 0;
 	case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; return 0;
-	case 'q': return opt_count(t, "queues", arg, &o->p.nr_queues);
-	case 'd': return opt_count(t, "depth", arg, &o->p.queue_depth);
+	case 'q': return tool_opt_u16(t, "queues", arg, UBLKIT_MAX_QUEUES, &o->p.nr_queues);
+	case 'd': return tool_opt_u16(t, "depth", arg, UBLKIT_MAX_QUEUE_DEPTH, &o->p.queue_depth);
 	case OPT_BEST: o->p.flags |= UBLKIT_DEV_HARDEN_BEST_EFFORT; return 0;
 	case OPT_ROOT: o->flags |= UBLKIT_SWAP_ROOT_STORAGE; return 0;
 	default: return -ENOENT;

@@ -157,6 +157,16 @@ int tool_check_arg(struct tool *t, int (*check)(struct ublkit_ctx *ctx, const ch
 	return r < 0 ? tool_usage(t, NULL) : -1;
 }
 
+int tool_opt_u16(struct tool *t, const char *opt, const char *arg, uint16_t max, uint16_t *ret)
+{
+	uint64_t v;
+
+	if (tool_opt_uint(t, opt, arg, 1, max, &v) < 0)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
 int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		  uint64_t *ret)
 {

@@ -112,6 +112,8 @@ void tool_checks_end(struct tool *t, int saved);
  */
 int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		  uint64_t *ret);
+/* A count from 1 to @max into a 16-bit field (queues, depth). */
+int tool_opt_u16(struct tool *t, const char *opt, const char *arg, uint16_t max, uint16_t *ret);
 int tool_opt_size(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		  uint64_t *ret);
 /* A device id ("3", "ublkb3", "/dev/ublkb3"): 0 or -EINVAL, said. */

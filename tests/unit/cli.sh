@@ -180,7 +180,7 @@ for args in "--queues 65" "--queues 0" "--queues 70000" "--depth 0" "--depth 409
 	eval "usage_error \"add $args\" add --target null --size 1G $args"
 done
 usage_error "add: --queues 65 names the queues" add --target mem --size 1G --queues 65
-contains err "65 queues: must be 1 to 64" "add says what the queues may be"
+contains err "queues 65: out of range; give 1 to 64" "add says what the queues may be"
 usage_error "add: --size without a value" add --target null --size
 usage_error "add: a stray argument" add --target null --size 1G stray
 usage_error "add: --file with a newline" add --target file --file "$(printf '/tmp/a\nid=3')"

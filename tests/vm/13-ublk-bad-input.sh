@@ -12,22 +12,31 @@ bad() { # REGEX ARGS...: ublkit ARGS must fail with a message matching REGEX
 	assert_eq 0 "$(ublk_count)" "devices left after 'ublkit $*'"
 	[[ -z $(ls /run/ublkit/devices 2>/dev/null) ]] || fail "state left in /run/ublkit/devices"
 }
+# A usage error: exit 2 and the command's synopsis, besides the message.
+usage() { # REGEX ARGS...
+	local re=$1 rc=0
+	shift
+	ublkit "$@" >/dev/null 2>&1 || rc=$?
+	assert_eq 2 "$rc" "exit status of 'ublkit $*'"
+	bad "$re" "$@"
+	[[ $out =~ "Usage: ublkit" ]] || fail "ublkit $*: no synopsis: $out"
+}
 
-bad "queue depth 0" add --target mem --size 64M --depth 0
-bad "queue depth 5000" add --target mem --size 64M --depth 5000
-bad "0 queues" add --target mem --size 64M --queues 0
-bad "not a multiple of the logical block size" add --target mem --size 1000
-bad "logical block size 1000" add --target mem --size 64M --block-size 1000
-bad "max I/O size" add --target mem --size 64M --max-io 5000
-bad "size is 0|needs a size|needs --size" add --target mem
-bad "--target is required" add --size 64M
-bad "needs --file" add --target file
+usage "--depth 0: out of range; give 1 to 4096" add --target mem --size 64M --depth 0
+usage "--depth 5000: out of range; give 1 to 4096" add --target mem --size 64M --depth 5000
+usage "--queues 0: out of range; give 1 to 64" add --target mem --size 64M --queues 0
+usage "not a multiple of the logical block size" add --target mem --size 1000
+usage "logical block size 1000" add --target mem --size 64M --block-size 1000
+usage "max I/O size" add --target mem --size 64M --max-io 5000
+usage "needs --size" add --target mem
+usage "--target is required" add --size 64M
+usage "needs --file" add --target file
 bad "cannot open" add --target file --file /nonexistent
-bad "unknown target" add --target floppy --size 1M
-bad "not a size" add --target mem --size lots
+usage "unknown target 'floppy'" add --target floppy --size 1M
+usage "'lots': not a size" add --target mem --size lots
 bad "no ublk device 4242" info 4242
 bad "no ublk device 4242" del 4242
-bad "unknown command" frobnicate
+usage "unknown command" frobnicate
 
 # An id in use: the second add fails and the first device is untouched.
 ublk_add --target mem --size 64M --id 7

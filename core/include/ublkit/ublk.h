@@ -153,6 +153,8 @@ int ublkit_ublk_del(struct ublkit_ctx *ctx, uint32_t id);
 #define UBLKIT_DEFAULT_QUEUE_DEPTH 128
 #define UBLKIT_DEFAULT_MAX_IO_BYTES (128u << 10)
 #define UBLKIT_MAX_QUEUES 64
+/* The kernel's limit on a queue's depth (UBLK_MAX_QUEUE_DEPTH). */
+#define UBLKIT_MAX_QUEUE_DEPTH 4096
 /* The highest device id the kernel gives (UBLK_MAX_UBLKS - 1). */
 #define UBLKIT_DEV_ID_MAX ((1u << 20) - 1)
 
