@@ -36,7 +36,9 @@ usage "unknown target 'floppy'" add --target floppy --size 1M
 usage "'lots': not a size" add --target mem --size lots
 bad "no ublk device 4242" info 4242
 bad "no ublk device 4242" del 4242
-usage "unknown command" frobnicate
+ublkit frobnicate >/dev/null 2>&1 || rc=$?
+assert_eq 2 "${rc:-0}" "exit status of an unknown command"
+bad "unknown command 'frobnicate'; see 'ublkit --help'" frobnicate
 
 # An id in use: the second add fails and the first device is untouched.
 ublk_add --target mem --size 64M --id 7
