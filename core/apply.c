@@ -24,9 +24,6 @@
 #define SWAP_LABEL_DEFAULT "ublkit-swap"
 #define UBLK_REMOVE_TIMEOUT_MS 10000
 #define MIB_SECTORS 2048ull
-/* how long an open that passes (udev's probe) is waited out: 25 x 200 ms */
-#define DM_BUSY_TRIES 25
-#define DM_BUSY_WAIT_US 200000
 
 /* ---- run state ---------------------------------------------------------- */
 
@@ -452,44 +449,6 @@ static int state_check(struct ublkit_ctx *ctx, const struct run_state *s, char *
 
 /* ---- undoing -------------------------------------------------------------- */
 
-/*
- * Is @name open only for a moment? After a swapoff (or any close after
- * writing) udev probes the device again, and its worker holds it open
- * while it does; mounts, swap and devices stacked on it stay until
- * someone acts, and so does a process that keeps it open.
- */
-static int dm_open_for_a_moment(struct ublkit_ctx *ctx, const char *name, char *holder,
-				size_t size)
-{
-	holder[0] = '\0';
-	if (ublkit_dm_get_holder(ctx, name, holder, size) <= 0)
-		return 0;
-	return strncmp(holder, "open", 4) == 0;
-}
-
-/* ublkit_dm_remove(), waiting out (a few seconds at most) an open that passes. */
-static int dm_remove_patiently(struct ublkit_ctx *ctx, const char *name, char *holder,
-			       size_t size)
-{
-	int r;
-
-	for (unsigned int i = 0;; i++) {
-		bool last = i >= DM_BUSY_TRIES;
-
-		if (!last && dm_open_for_a_moment(ctx, name, holder, size)) {
-			usleep(DM_BUSY_WAIT_US);
-			continue;
-		}
-		r = ublkit_dm_remove(ctx, name, 0);
-		if (r != -EBUSY || last || !dm_open_for_a_moment(ctx, name, holder, size))
-			break;
-		usleep(DM_BUSY_WAIT_US);
-	}
-	if (r == -EBUSY && !holder[0])
-		ublkit_dm_get_holder(ctx, name, holder, size);
-	return r;
-}
-
 static int undo_one(struct ublkit_ctx *ctx, const struct made *m, char *why, size_t why_size)
 {
 	struct ublkit_swapoff_estimate e;
@@ -509,9 +468,12 @@ static int undo_one(struct ublkit_ctx *ctx, const struct made *m, char *why, siz
 	case MADE_DM: {
 		char holder[256] = "";
 
-		r = dm_remove_patiently(ctx, m->what, holder, sizeof(holder));
+		/* ublkit_dm_remove() itself waits out udev's probe after a swapoff */
+		r = ublkit_dm_remove(ctx, m->what, 0);
 		if (r == -ENODEV)
 			return 0;
+		if (r == -EBUSY)
+			ublkit_dm_get_holder(ctx, m->what, holder, sizeof(holder));
 		if (r < 0)
 			snprintf(why, why_size, "removing dm device %s: %s%s%s", m->what,
 				 strerror(-r), holder[0] ? ": " : "", holder);
