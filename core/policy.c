@@ -655,6 +655,163 @@ static const char *glob_problem(const char *g)
 	return NULL;
 }
 
+/*
+ * The literal text every match of @g starts with, unescaped, into @buf
+ * (cut to fit). Returns what follows it in @g: "" when @g is all literal.
+ */
+static const char *glob_prefix(const char *g, char *buf, size_t size)
+{
+	size_t n = 0;
+	const char *s = g;
+
+	for (; *s && !strchr("*?[", *s); s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		if (n + 1 < size)
+			buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return s;
+}
+
+/* @g matches exactly one text: into @buf, unescaped. */
+static bool glob_literal(const char *g, char *buf, size_t size)
+{
+	return !*glob_prefix(g, buf, size) && strlen(g) < size;
+}
+
+/* The fewest characters a text @g matches has: a literal, '?' or bracket each. */
+static size_t glob_min_length(const char *g)
+{
+	size_t n = 0;
+
+	for (const char *s = g; *s; s++) {
+		if (*s == '*')
+			continue;
+		if (*s == '\\' && s[1])
+			s++;
+		else if (*s == '[' && bracket_end(s))
+			s = bracket_end(s);
+		n++;
+	}
+	return n;
+}
+
+/* ---- what a glob can match: the shapes of NVMe names and fields ---------------- */
+
+/* Identify Controller's field widths: what is left of a padded field at most. */
+#define NVME_SERIAL_MAX 20
+#define NVME_MODEL_MAX 40
+
+/*
+ * The texts MatchIdentity is compared with, '#' standing for a lowercase
+ * hex digit: the identity (nguid., eui64., uuid.) and the NGUID, EUI-64
+ * and UUID alone. "nsid.N.NQN" has a shape of its own (identity_nsid_fits).
+ */
+static const char *const identity_shapes[] = {
+	"nguid.################################",
+	"eui64.################",
+	"uuid.########-####-####-####-############",
+	"################################",
+	"################",
+	"########-####-####-####-############",
+};
+
+static bool shape_char_fits(char c, char shape)
+{
+	if (shape == '#')
+		return isdigit((unsigned char)c) || (c >= 'a' && c <= 'f');
+	return c == shape;
+}
+
+/* @text is the start of a text of @shape, or (@whole) all of it. */
+static bool shape_fits(const char *text, const char *shape, bool whole)
+{
+	size_t n = strlen(text);
+
+	if (n > strlen(shape) || (whole && n != strlen(shape)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!shape_char_fits(text[i], shape[i]))
+			return false;
+	return true;
+}
+
+/* "nsid." digits "." and an NQN made of [A-Za-z0-9.:_-]. */
+static bool identity_nsid_fits(const char *text, bool whole)
+{
+	size_t n = strlen(text), digits;
+	const char *s;
+
+	if (strncmp(text, "nsid.", n < 5 ? n : 5) != 0)
+		return false;
+	if (n <= 5)
+		return !whole;
+	s = text + 5;
+	digits = strspn(s, "0123456789");
+	if (!s[digits])
+		return !whole;
+	if (digits == 0 || s[digits] != '.')
+		return false;
+	s += digits + 1;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(".:_-", *s))
+			return false;
+	return !whole || s > text + 5 + digits + 1;
+}
+
+static bool identity_fits(const char *text, bool whole)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(identity_shapes); i++)
+		if (shape_fits(text, identity_shapes[i], whole))
+			return true;
+	return identity_nsid_fits(text, whole);
+}
+
+/* "nvme" and a number. */
+static bool controller_fits(const char *text, bool whole)
+{
+	size_t n = strlen(text);
+
+	if (strncmp(text, "nvme", n < 4 ? n : 4) != 0)
+		return false;
+	if (n <= 4)
+		return !whole;
+	return strspn(text + 4, "0123456789") == n - 4;
+}
+
+/* NULL when @g of key @k can match a text the namespace reports, else why not. */
+static const char *glob_shape_problem(int k, const char *g, char *buf, size_t size)
+{
+	char prefix[512];
+	bool whole = !*glob_prefix(g, prefix, sizeof(prefix)) && strlen(g) < sizeof(prefix);
+	size_t min = glob_min_length(g);
+
+	switch (k) {
+	case POLICY_MATCH_MODEL:
+	case POLICY_MATCH_SERIAL: {
+		int max = k == POLICY_MATCH_MODEL ? NVME_MODEL_MAX : NVME_SERIAL_MAX;
+
+		if (min <= (size_t)max)
+			return NULL;
+		snprintf(buf, size, "it needs at least %zu characters and a %s has at most %d",
+			 min, k == POLICY_MATCH_MODEL ? "model" : "serial number", max);
+		return buf;
+	}
+	case POLICY_MATCH_CONTROLLER:
+		if (controller_fits(prefix, whole))
+			return NULL;
+		return "controllers are named nvme and a number (nvme0, nvme1*); a namespace "
+		       "(nvme0n1) or a disk (sda) is no controller";
+	case POLICY_MATCH_IDENTITY:
+		if (identity_fits(prefix, whole))
+			return NULL;
+		return "an identity is nguid.HEX (32 hex digits), eui64.HEX (16), uuid.UUID or "
+		       "nsid.N.NQN, or the NGUID, EUI-64 or UUID alone; hex digits are lowercase";
+	}
+	return NULL;
+}
+
 /* Calls @fn with each comma-separated item of @list, trimmed; stops at its first non-zero. */
 static int list_each(const char *list, int (*fn)(const char *item, void *userdata),
 		     void *userdata)
@@ -831,9 +988,13 @@ static int check_glob(struct ublkit_policy *p, const char *section, int k,
 		      struct policy_setting *s)
 {
 	const char *why = glob_problem(s->value);
+	char buf[160];
 
 	if (why)
 		return problem_at(p, section, k, s, "'%s' %s: it can never match", s->value, why);
+	why = glob_shape_problem(k, s->value, buf, sizeof(buf));
+	if (why)
+		return problem_at(p, section, k, s, "'%s' can never match: %s", s->value, why);
 	s->ok = true;
 	return 0;
 }
@@ -1031,14 +1192,80 @@ static bool rule_has(const struct ublkit_policy_rule *r, int k)
 	return r->set[k].value && r->set[k].ok;
 }
 
+static int count_one(const char *item, void *userdata)
+{
+	size_t *n = userdata;
+
+	(void)item;
+	(*n)++;
+	return 0;
+}
+
+static bool rule_literal(const struct ublkit_policy_rule *r, int k)
+{
+	char buf[512];
+
+	return rule_has(r, k) && glob_literal(r->set[k].value, buf, sizeof(buf));
+}
+
+/*
+ * How many namespaces @r can match at most, with what it names them in
+ * @what; SIZE_MAX when its keys do not bound it. An identity names one
+ * namespace; a controller's serial number, or the controller itself,
+ * with namespace ids one namespace per id.
+ */
+static size_t rule_max_namespaces(const struct ublkit_policy_rule *r, char *what, size_t size)
+{
+	size_t n = 0;
+
+	if (rule_literal(r, POLICY_MATCH_IDENTITY)) {
+		snprintf(what, size, "MatchIdentity=%s", r->set[POLICY_MATCH_IDENTITY].value);
+		return 1;
+	}
+	if (!rule_has(r, POLICY_MATCH_NSID))
+		return SIZE_MAX;
+	list_each(r->set[POLICY_MATCH_NSID].value, count_one, &n);
+	if (rule_literal(r, POLICY_MATCH_SERIAL))
+		snprintf(what, size, "MatchSerial=%s with MatchNSID=%s",
+			 r->set[POLICY_MATCH_SERIAL].value, r->set[POLICY_MATCH_NSID].value);
+	else if (rule_literal(r, POLICY_MATCH_CONTROLLER))
+		snprintf(what, size, "MatchController=%s with MatchNSID=%s",
+			 r->set[POLICY_MATCH_CONTROLLER].value, r->set[POLICY_MATCH_NSID].value);
+	else
+		return SIZE_MAX;
+	return n;
+}
+
+/* A stripe waits until it has all its members: can the rule ever match that many? */
+static int check_members_reachable(struct ublkit_policy *p, struct ublkit_policy_rule *r)
+{
+	const struct policy_setting *m = &r->set[POLICY_MEMBERS];
+	char what[600];
+	size_t n;
+
+	if (!rule_has(r, POLICY_MEMBERS))
+		return 0;
+	n = rule_max_namespaces(r, what, sizeof(what));
+	if (n >= (size_t)m->num)
+		return 0;
+	return problem_at(p, r->section, POLICY_MEMBERS, m,
+			  "%s members, but %.200s matches at most %zu namespace%s: the stripe "
+			  "would wait forever for the others; widen the Match keys or lower "
+			  "Members", m->value, what, n, n == 1 ? "" : "s");
+}
+
 static int check_striped(struct ublkit_policy *p, struct ublkit_policy_rule *r)
 {
 	const struct policy_setting *chunk = &r->set[POLICY_CHUNK];
+	int e;
 
 	if (!r->set[POLICY_MEMBERS].value)
 		return problem_add(p, r->file, r->line, r->section, "Members",
 				   "a dm-striped rule needs Members=N (2..%d): how many "
 				   "namespaces to stripe over", UBLKIT_DM_MAX_STRIPES);
+	e = check_members_reachable(p, r);
+	if (e < 0)
+		return e;
 	if (rule_has(r, POLICY_CHUNK) && (chunk->num & (chunk->num - 1)))
 		return problem_at(p, r->section, POLICY_CHUNK, chunk,
 				  "%s is not a power of two (64K, 128K, 1M)", chunk->value);
@@ -1165,22 +1392,254 @@ static bool rules_pin_same(const struct ublkit_policy_rule *a, const struct ublk
 	return false;
 }
 
-static int check_rule_pair(struct ublkit_policy *p, const struct ublkit_policy_rule *a,
+/* ---- two rules: does one match every namespace the other does? ------------------ */
+
+/*
+ * These compare what two rules can match from their keys alone. "Covers"
+ * is decided only when it is certain (every namespace @b matches, @a
+ * matches too), "disjoint" only when no namespace can match both; what
+ * lies between is left to apply, which sees the namespaces.
+ */
+
+/* Every text @b matches, @a matches: the same glob, "*", @a matching @b's one text, or a prefix. */
+static bool glob_covers(const char *a, const char *b)
+{
+	char lit[512], pa[512], pb[512];
+	const char *rest;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	if (glob_literal(b, lit, sizeof(lit)))
+		return fnmatch(a, lit, 0) == 0;
+	rest = glob_prefix(a, pa, sizeof(pa));
+	if (strspn(rest, "*") != strlen(rest) || !*rest)
+		return false;
+	/* @a is "TEXT*": every text @b matches starts with @b's literal start */
+	glob_prefix(b, pb, sizeof(pb));
+	return strlen(pa) < sizeof(pa) - 1 && strncmp(pa, pb, strlen(pa)) == 0;
+}
+
+/* No text matches both: their one texts or literal starts disagree. */
+static bool globs_disjoint(const char *a, const char *b)
+{
+	char pa[512], pb[512];
+	size_t n;
+
+	if (glob_literal(a, pa, sizeof(pa)))
+		return fnmatch(b, pa, 0) != 0;
+	if (glob_literal(b, pb, sizeof(pb)))
+		return fnmatch(a, pb, 0) != 0;
+	glob_prefix(a, pa, sizeof(pa));
+	glob_prefix(b, pb, sizeof(pb));
+	n = strlen(pa) < strlen(pb) ? strlen(pa) : strlen(pb);
+	return strncmp(pa, pb, n) != 0;
+}
+
+static int item_equal(const char *item, void *userdata)
+{
+	return strcmp(item, userdata) == 0;
+}
+
+static int item_missing(const char *item, void *userdata)
+{
+	const char *list = userdata;
+
+	return list_each(list, item_equal, (void *)item) <= 0;
+}
+
+static int nsid_missing(const char *item, void *userdata)
+{
+	uint32_t v;
+
+	if (nsid_parse(item, &v) < 0)
+		return 1;
+	return list_each(userdata, nsid_equal, &v) <= 0;
+}
+
+static int item_shared(const char *item, void *userdata)
+{
+	return list_each(userdata, item_equal, (void *)item) > 0;
+}
+
+/* Every item of list @b is in list @a. */
+static bool list_covers(int k, const char *a, const char *b)
+{
+	if (k == POLICY_MATCH_NSID)
+		return list_each(b, nsid_missing, (void *)a) == 0;
+	return list_each(b, item_missing, (void *)a) == 0;
+}
+
+static bool lists_disjoint(int k, const char *a, const char *b)
+{
+	if (k == POLICY_MATCH_NSID)
+		return !nsids_overlap(a, b);
+	return list_each(a, item_shared, (void *)b) <= 0;
+}
+
+static void size_range(const struct ublkit_policy_rule *r, uint64_t *lo, uint64_t *hi)
+{
+	*lo = rule_has(r, POLICY_MATCH_MIN_SIZE) ? (uint64_t)r->set[POLICY_MATCH_MIN_SIZE].num : 0;
+	*hi = rule_has(r, POLICY_MATCH_MAX_SIZE) ? (uint64_t)r->set[POLICY_MATCH_MAX_SIZE].num
+						 : UINT64_MAX;
+}
+
+static bool reads_health(const struct ublkit_policy_rule *r)
+{
+	return rule_has(r, POLICY_MAX_PERCENT_USED) || rule_has(r, POLICY_ALLOW_CRITICAL_WARNING);
+}
+
+static bool allows_critical_warning(const struct ublkit_policy_rule *r)
+{
+	return rule_has(r, POLICY_ALLOW_CRITICAL_WARNING) &&
+	       r->set[POLICY_ALLOW_CRITICAL_WARNING].num;
+}
+
+/* @a's health limits let through every controller @b's do. */
+static bool health_covers(const struct ublkit_policy_rule *a, const struct ublkit_policy_rule *b)
+{
+	if (!reads_health(a))
+		return true;
+	/* a rule without limits matches even when the health log cannot be read */
+	if (!reads_health(b))
+		return false;
+	if (allows_critical_warning(b) && !allows_critical_warning(a))
+		return false;
+	if (!rule_has(a, POLICY_MAX_PERCENT_USED))
+		return true;
+	return rule_has(b, POLICY_MAX_PERCENT_USED) &&
+	       b->set[POLICY_MAX_PERCENT_USED].num <= a->set[POLICY_MAX_PERCENT_USED].num;
+}
+
+/* Key @k of @a lets through every namespace key @k of @b does. */
+static bool key_covers(const struct ublkit_policy_rule *a, const struct ublkit_policy_rule *b,
+		       int k)
+{
+	const char *va = a->set[k].value, *vb = b->set[k].value;
+
+	if (!va)
+		return true;
+	if (!vb)
+		/* every namespace has an identity; a model, serial or controller may be missing */
+		return k == POLICY_MATCH_IDENTITY && strspn(va, "*") == strlen(va);
+	if (keys[k].type == V_GLOB)
+		return glob_covers(va, vb);
+	return list_covers(k, va, vb);
+}
+
+static bool rule_covers(const struct ublkit_policy_rule *a, const struct ublkit_policy_rule *b)
+{
+	static const int globs_and_lists[] = {
+		POLICY_MATCH_MODEL, POLICY_MATCH_SERIAL, POLICY_MATCH_CONTROLLER,
+		POLICY_MATCH_IDENTITY, POLICY_MATCH_NSID, POLICY_MATCH_TRANSPORT,
+	};
+	uint64_t alo, ahi, blo, bhi;
+
+	for (size_t i = 0; i < ARRAY_SIZE(globs_and_lists); i++)
+		if (!key_covers(a, b, globs_and_lists[i]))
+			return false;
+	size_range(a, &alo, &ahi);
+	size_range(b, &blo, &bhi);
+	return alo <= blo && bhi <= ahi && health_covers(a, b);
+}
+
+/*
+ * No namespace matches both. A controller is not compared (a multipath
+ * namespace has several), nor an identity (a namespace answers to up to
+ * four texts), nor health (limits never exclude each other).
+ */
+static bool rules_disjoint(const struct ublkit_policy_rule *a, const struct ublkit_policy_rule *b)
+{
+	static const int globs[] = { POLICY_MATCH_MODEL, POLICY_MATCH_SERIAL };
+	static const int lists[] = { POLICY_MATCH_NSID, POLICY_MATCH_TRANSPORT };
+	uint64_t alo, ahi, blo, bhi;
+
+	for (size_t i = 0; i < ARRAY_SIZE(globs); i++)
+		if (rule_has(a, globs[i]) && rule_has(b, globs[i]) &&
+		    globs_disjoint(a->set[globs[i]].value, b->set[globs[i]].value))
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (rule_has(a, lists[i]) && rule_has(b, lists[i]) &&
+		    lists_disjoint(lists[i], a->set[lists[i]].value, b->set[lists[i]].value))
+			return true;
+	size_range(a, &alo, &ahi);
+	size_range(b, &blo, &bhi);
+	return ahi < blo || bhi < alo;
+}
+
+/* Every value understood and a kind: what is compared is what apply will match with. */
+static bool rule_comparable(const struct ublkit_policy_rule *r)
+{
+	for (int k = 0; k < POLICY_KEY_COUNT; k++)
+		if (r->set[k].value && !r->set[k].ok)
+			return false;
+	return r->create >= 0;
+}
+
+/*
+ * An ignore rule before @before takes every namespace @r matches: apply
+ * never gets as far as @r (nor any rule after the ignore rule) for them.
+ */
+static bool ignored_before(const struct ublkit_policy *p, size_t before,
+			   const struct ublkit_policy_rule *r)
+{
+	for (size_t i = 0; i < before; i++)
+		if (p->rules[i]->create == UBLKIT_POLICY_IGNORE && rule_comparable(p->rules[i]) &&
+		    rule_covers(p->rules[i], r))
+			return true;
+	return false;
+}
+
+/*
+ * Rule @a comes before rule @b (index @ia). Apply tries rules in order:
+ * an ignore rule that matches first takes the namespace, any other rule
+ * that matches first and a later one that matches too are a conflict.
+ * Returns 1 when a problem was added at @b.
+ */
+static int check_rule_pair(struct ublkit_policy *p, size_t ia, const struct ublkit_policy_rule *a,
 			   const struct ublkit_policy_rule *b)
 {
+	bool a_ignores = a->create == UBLKIT_POLICY_IGNORE;
 	char what[160];
+	int e;
 
 	if (match_keys_same(a, b))
-		return problem_add(p, b->file, b->line, b->section, NULL,
-				   "has the same Match keys as [Rule %s] (%s:%u), which comes "
-				   "first and claims every namespace this one would; change the "
-				   "Match keys or merge the two rules", a->name, a->file, a->line);
-	if (rules_pin_same(a, b, what, sizeof(what)))
-		return problem_add(p, b->file, b->line, b->section, NULL,
-				   "names the same namespace as [Rule %s] (%s:%u) by %s; one "
-				   "namespace is claimed by one rule", a->name, a->file, a->line,
-				   what);
-	return 0;
+		e = problem_add(p, b->file, b->line, b->section, NULL,
+				"has the same Match keys as [Rule %s] (%s:%u), which comes "
+				"first and claims every namespace this one would; change the "
+				"Match keys or merge the two rules", a->name, a->file, a->line);
+	else if (!rule_comparable(a) || !rule_comparable(b) || ignored_before(p, ia, a) ||
+		 ignored_before(p, ia, b))
+		return 0;
+	else if (rule_covers(a, b) && a_ignores)
+		e = problem_add(p, b->file, b->line, b->section, NULL,
+				"never claims a namespace: [Rule %s] (%s:%u) comes first and "
+				"ignores every namespace this rule matches; remove this rule or "
+				"narrow that one", a->name, a->file, a->line);
+	else if (a_ignores)
+		return 0;
+	else if (rule_covers(a, b))
+		e = problem_add(p, b->file, b->line, b->section, NULL,
+				"every namespace this rule matches is matched by [Rule %s] (%s:%u) "
+				"too: apply finds each claimed twice and makes nothing of it; %s",
+				a->name, a->file, a->line,
+				b->create == UBLKIT_POLICY_IGNORE
+					? "an ignore rule goes before the rules it makes an "
+					  "exception to"
+					: "narrow one of the two rules");
+	else if (rule_covers(b, a))
+		e = problem_add(p, b->file, b->line, b->section, NULL,
+				"matches every namespace that [Rule %s] (%s:%u) matches: apply "
+				"finds each claimed twice and makes nothing of it; a rule is no "
+				"'otherwise': narrow this rule so that it leaves them out",
+				a->name, a->file, a->line);
+	else if (rules_pin_same(a, b, what, sizeof(what)) && !rules_disjoint(a, b))
+		e = problem_add(p, b->file, b->line, b->section, NULL,
+				"names the same namespace as [Rule %s] (%s:%u) by %s; one "
+				"namespace is claimed by one rule", a->name, a->file, a->line,
+				what);
+	else
+		return 0;
+	return e < 0 ? e : 1;
 }
 
 static int policy_check(struct ublkit_policy *p)
@@ -1190,9 +1649,12 @@ static int policy_check(struct ublkit_policy *p)
 	r = check_settings(p, "Global", p->global);
 	for (size_t i = 0; r >= 0 && i < p->n_rules; i++)
 		r = check_rule(p, p->rules[i]);
-	for (size_t j = 1; r >= 0 && j < p->n_rules; j++)
-		for (size_t i = 0; r >= 0 && i < j; i++)
-			r = check_rule_pair(p, p->rules[i], p->rules[j]);
+	/* one problem per rule: the first earlier rule it collides with */
+	for (size_t j = 1; r >= 0 && j < p->n_rules; j++) {
+		r = 0;
+		for (size_t i = 0; r == 0 && i < j; i++)
+			r = check_rule_pair(p, i, p->rules[i], p->rules[j]);
+	}
 	if (r < 0)
 		return r;
 	problems_sort(p);

@@ -323,7 +323,7 @@ static void test_conflict(void)
 
 	sys_new(&s);
 	plan = plan_of(&s,
-		       "[Rule a]\nMatchNSID=1\nMatchModel=QEMU*\nCreate=ublk\n"
+		       "[Rule a]\nMatchNSID=1\nCreate=ublk\n"
 		       "[Rule b]\nMatchModel=QEMU*\nCreate=dm-linear\n",
 		       NULL, 0);
 	a = step_of(plan, "nvme0n2", NULL);

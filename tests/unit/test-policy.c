@@ -373,7 +373,8 @@ static void test_precedence(void)
 	struct ublkit_policy *p;
 
 	fake_write(root, "/usr/lib/ublkit/ublkit.conf", "[Rule vendor]\nCreate=ublk\n");
-	fake_write(root, "/run/ublkit/ublkit.conf", "[Rule runtime]\nCreate=ublk\n");
+	fake_write(root, "/run/ublkit/ublkit.conf",
+		   "[Rule runtime]\nMatchNSID=8\nCreate=ublk\n");
 	/* same name in /run and /usr/lib: /run's wins */
 	fake_write(root, "/usr/lib/ublkit/ublkit.conf.d/10-a.conf",
 		   "[Rule lib-a]\nMatchNSID=1\nCreate=ublk\n");
@@ -707,6 +708,61 @@ static void test_values(void)
 		  "'[[.a.]' has '[' without ']'" },
 		{ "[Rule a]\nCreate=ublk\nMatchModel=[[=a=]\n", 3, "MatchModel",
 		  "'[[=a=]' has '[' without ']'" },
+		/* globs of the right syntax that no namespace can match */
+		{ "[Rule a]\nCreate=ublk\nMatchSerial=S64ANS0T123456789ABCD\n", 3, "MatchSerial",
+		  "'S64ANS0T123456789ABCD' can never match: it needs at least 21 characters and a "
+		  "serial number has at most 20" },
+		{ "[Rule a]\nCreate=ublk\nMatchSerial=*????[0-9]????????????????\n", 3,
+		  "MatchSerial", "it needs at least 21 characters" },
+		{ "[Rule a]\nCreate=ublk\nMatchModel=Samsung SSD 980 PRO with Heatsink 2TB NVM*\n", 3,
+		  "MatchModel", "it needs at least 41 characters and a model has at most 40" },
+		{ "[Rule a]\nCreate=ublk\nMatchController=sda\n", 3, "MatchController",
+		  "'sda' can never match: controllers are named nvme and a number" },
+		{ "[Rule a]\nCreate=ublk\nMatchController=nvme0n1\n", 3, "MatchController",
+		  "'nvme0n1' can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchController=nvme\n", 3, "MatchController",
+		  "'nvme' can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchController=NVMe*\n", 3, "MatchController",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchController=nvme0c*\n", 3, "MatchController",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=eui.0025385b11223344\n", 3, "MatchIdentity",
+		  "'eui.0025385b11223344' can never match: an identity is nguid.HEX" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=eui64.0025385B11223344\n", 3,
+		  "MatchIdentity", "hex digits are lowercase" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=eui64.0025385b1122334\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=eui64.0025385b112233445*\n", 3,
+		  "MatchIdentity", "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=nguid.0123456789abcdef\n", 3,
+		  "MatchIdentity", "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=uuid.5b722b05-e9c8-4f2a-8f0e0e3d1f335456\n",
+		  3, "MatchIdentity", "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=5b722b05-e9c8f*\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=nsid.x*\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=nsid.1\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=nsid.1.nqn 2014\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchIdentity=/dev/nvme0n1\n", 3, "MatchIdentity",
+		  "can never match" },
+		{ "[Rule a]\nCreate=ublk\nMatchNSID=2,4294967295\n", 3, "MatchNSID",
+		  "4294967295 is out of range: namespace ids are 1..4294967294" },
+		{ "[Rule a]\nCreate=ublk\nMatchTransport=nvme\n", 3, "MatchTransport",
+		  "'nvme' is no transport, so it can never match; expected pcie, tcp, rdma, fc or loop" },
+		/* a stripe that can never have its members */
+		{ "[Rule a]\nMatchIdentity=eui64.0025385b11223344\nCreate=dm-striped\nMembers=2\n", 4,
+		  "Members", "2 members, but MatchIdentity=eui64.0025385b11223344 matches at most 1 "
+		  "namespace: the stripe would wait forever" },
+		{ "[Rule a]\nMatchSerial=S1\nMatchNSID=1\nCreate=dm-striped\nMembers=2\n", 5,
+		  "Members", "MatchSerial=S1 with MatchNSID=1 matches at most 1 namespace" },
+		{ "[Rule a]\nMatchSerial=S1\nMatchNSID=1, 2\nCreate=dm-striped\nMembers=3\n", 5,
+		  "Members", "3 members, but MatchSerial=S1 with MatchNSID=1, 2 matches at most 2 "
+		  "namespaces" },
+		{ "[Rule a]\nMatchController=nvme0\nMatchNSID=7\nCreate=dm-striped\nMembers=2\n", 5,
+		  "Members", "MatchController=nvme0 with MatchNSID=7 matches at most 1 namespace" },
 		{ "[Rule a]\nCreate=ublk\nMatchMinSize=8G\nMatchMaxSize=4G\n", 3, "MatchMinSize",
 		  "larger than MatchMaxSize=4G" },
 		{ "[Rule a]\nCreate=ublk\nMaxPercentUsed=256\n", 3, "MaxPercentUsed",
@@ -748,6 +804,186 @@ static void test_values(void)
 	}
 }
 
+/* Globs at the edge of what can match, and stripes that can gather their members: fine. */
+static void test_values_good(void)
+{
+	static const char *const texts[] = {
+		"MatchSerial=S64ANS0T123456789ABC\n",
+		"MatchSerial=*ublkit*\n",
+		"MatchModel=Samsung SSD 980 PRO with Heatsink 2TB NV*\n",
+		"MatchModel=????????????????????????????????????????\n",
+		"MatchController=nvme12\n",
+		"MatchController=nvme1*\n",
+		"MatchController=nvme[0-3]\n",
+		"MatchController=nv*\n",
+		"MatchController=*1\n",
+		"MatchIdentity=eui64.0025385b11223344\n",
+		"MatchIdentity=0025385b11223344\n",
+		"MatchIdentity=eui64.0025385b*\n",
+		"MatchIdentity=nguid.0123456789abcdef0123456789abcdef\n",
+		"MatchIdentity=0123456789abcdef0123456789abcdef\n",
+		"MatchIdentity=uuid.5b722b05-e9c8-4f2a-8f0e-0e3d1f335456\n",
+		"MatchIdentity=5b722b05-e9c8-4f2a-8f0e-0e3d1f335456\n",
+		"MatchIdentity=5b722b05-e9c8*\n",
+		"MatchIdentity=nsid.2.nqn.2019-08.org.qemu:*\n",
+		"MatchIdentity=nsid.12.nqn.2014-08.org.nvmexpress:uuid:abc_def\n",
+		"MatchIdentity=nsid.*\n",
+		"MatchIdentity=*\n",
+		"MatchIdentity=[en]*\n",
+		"Create=dm-striped\nMatchSerial=S1\nMatchNSID=1,2\nMembers=2\n",
+		"Create=dm-striped\nMatchSerial=S1*\nMatchNSID=1\nMembers=2\n",
+		"Create=dm-striped\nMatchIdentity=eui64.*\nMembers=4\n",
+		"Create=dm-striped\nMatchNSID=1\nMembers=4\n",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		char text[512];
+		struct ublkit_policy *p;
+
+		fprintf(stderr, "# case %zu\n", i);
+		snprintf(text, sizeof(text), "[Rule a]\n%s%s", texts[i],
+			 strstr(texts[i], "Create=") ? "" : "Create=ublk\n");
+		p = load(text);
+		no_problems(p);
+		ublkit_policy_unref(p);
+	}
+}
+
+/* @text has no problems (@line 0), or one at test.conf:@line saying @needle. */
+static void pair_case(const char *text, unsigned int line, const char *needle)
+{
+	struct ublkit_policy *p;
+
+	if (line) {
+		one_problem(text, line, NULL, needle);
+		return;
+	}
+	p = load(text);
+	no_problems(p);
+	ublkit_policy_unref(p);
+}
+
+/*
+ * One rule inside another, key by key: when the first is not an ignore
+ * rule, apply finds every namespace of the narrower claimed twice.
+ */
+static void test_rule_cover(void)
+{
+	static const char twice[] = "is matched by [Rule a] (test.conf:1) too";
+	static const char wider[] = "matches every namespace that [Rule a] (test.conf:1) matches";
+	static const struct {
+		const char *a, *b;
+		unsigned int line;	/* of the problem in b; 0: none */
+		const char *needle;
+	} cases[] = {
+		/* no keys in a: everything */
+		{ "", "MatchNSID=1", 3, twice },
+		{ "MatchNSID=1", "", 4, wider },
+		/* globs: a literal the glob matches, a longer literal start, "*" */
+		{ "MatchModel=QEMU*", "MatchModel=QEMU NVMe Ctrl", 4, twice },
+		{ "MatchModel=QEMU*", "MatchModel=QEMU NVMe*\nMatchNSID=2", 4, twice },
+		{ "MatchModel=QEMU NVMe*", "MatchModel=QEMU*", 4, wider },
+		{ "MatchModel=QEMU*", "MatchModel=Samsung*", 0, NULL },
+		{ "MatchModel=QEMU*", "MatchModel=*NVMe*", 0, NULL },
+		{ "MatchModel=QEMU", "MatchModel=QEMU*", 4, wider },
+		{ "MatchSerial=S64*", "MatchSerial=S64ANS0T123456\nMatchNSID=1", 4, twice },
+		{ "MatchSerial=S64*", "MatchSerial=S65ANS0T123456", 0, NULL },
+		{ "MatchController=nvme*", "MatchController=nvme0\nMatchNSID=1", 4, twice },
+		/* a multipath namespace has several controllers: nvme0 and nvme1 may share one */
+		{ "MatchController=nvme0\nMatchNSID=1", "MatchController=nvme1\nMatchNSID=1", 0,
+		  NULL },
+		{ "MatchIdentity=*", "MatchNSID=1", 4, twice },
+		{ "MatchIdentity=eui64.*", "MatchIdentity=eui64.0025385b11223344", 4, twice },
+		/* every namespace has an identity, not every one a model */
+		{ "MatchModel=*", "MatchNSID=1", 0, NULL },
+		/* lists: a part of the other */
+		{ "MatchNSID=1,2,3", "MatchNSID=2", 4, twice },
+		{ "MatchNSID=1,2", "MatchNSID=2,4", 0, NULL },
+		{ "MatchTransport=pcie, tcp", "MatchTransport=tcp", 4, twice },
+		{ "MatchTransport=pcie", "MatchTransport=tcp", 0, NULL },
+		/* sizes: a range inside the other */
+		{ "MatchMinSize=1G\nMatchMaxSize=1T", "MatchMinSize=2G\nMatchMaxSize=500G", 5,
+		  twice },
+		{ "MatchMinSize=1G\nMatchMaxSize=1T", "MatchMinSize=512M\nMatchMaxSize=2G", 0, NULL },
+		{ "MatchMinSize=1G", "MatchMaxSize=2G", 0, NULL },
+		/* health: limits no stricter than the other's */
+		{ "MaxPercentUsed=90", "MaxPercentUsed=80\nMatchNSID=1", 4, twice },
+		{ "MaxPercentUsed=80", "MaxPercentUsed=90\nMatchNSID=1", 0, NULL },
+		{ "AllowCriticalWarning=yes", "MaxPercentUsed=50\nMatchNSID=1", 4, twice },
+		{ "MaxPercentUsed=50", "AllowCriticalWarning=yes\nMatchNSID=1", 0, NULL },
+		/* a rule without limits matches when the health log cannot be read */
+		{ "MaxPercentUsed=90", "MatchNSID=1", 0, NULL },
+		{ "AllowCriticalWarning=no", "MatchNSID=1", 0, NULL },
+		/* every key at once */
+		{ "MatchModel=QEMU*\nMatchTransport=pcie\nMatchMinSize=1G",
+		  "MatchModel=QEMU NVMe Ctrl\nMatchTransport=pcie\nMatchMinSize=2G\nMatchNSID=2", 6,
+		  twice },
+		{ "MatchModel=QEMU*\nMatchTransport=pcie\nMatchMinSize=1G",
+		  "MatchModel=QEMU NVMe Ctrl\nMatchTransport=tcp\nMatchMinSize=2G\nMatchNSID=2", 0,
+		  NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[1024];
+
+		fprintf(stderr, "# case %zu\n", i);
+		snprintf(text, sizeof(text), "[Rule a]\n%s%sCreate=ublk\n[Rule b]\n%s%sCreate=ublk\n",
+			 cases[i].a, *cases[i].a ? "\n" : "", cases[i].b, *cases[i].b ? "\n" : "");
+		pair_case(text, cases[i].line, cases[i].needle);
+	}
+}
+
+/* What apply does with two rules that match one namespace depends on their kinds and order. */
+static void test_rule_order(void)
+{
+	struct ublkit_policy *p;
+
+	/* a catch-all first: the exception after it and a narrower rule are claimed twice */
+	p = load("[Rule all]\nCreate=ublk-swap\n"
+		 "[Rule keep]\nMatchNSID=1\nCreate=ignore\n"
+		 "[Rule c]\nMatchModel=QEMU*\nCreate=ublk\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 2);
+	CHECK(has_problem(p, "test.conf", 3, NULL,
+			  "is matched by [Rule all] (test.conf:1) too: apply finds each claimed "
+			  "twice and makes nothing of it; an ignore rule goes before the rules it "
+			  "makes an exception to"));
+	CHECK(has_problem(p, "test.conf", 6, NULL, "is matched by [Rule all] (test.conf:1) too"));
+	ublkit_policy_unref(p);
+	/* the exception first: fine */
+	pair_case("[Rule keep]\nMatchNSID=1\nCreate=ignore\n[Rule all]\nCreate=ublk-swap\n", 0,
+		  NULL);
+	/* an ignore rule first that takes all a later rule matches: that one never claims */
+	pair_case("[Rule keep]\nMatchModel=QEMU*\nCreate=ignore\n"
+		  "[Rule q]\nMatchModel=QEMU NVMe*\nMatchNSID=2\nCreate=ublk\n", 4,
+		  "never claims a namespace: [Rule keep] (test.conf:1) comes first and ignores "
+		  "every namespace this rule matches");
+	/* an ignore rule before both takes the namespaces: it is named, not the other */
+	p = load("[Rule keep]\nMatchNSID=1\nCreate=ignore\n"
+		 "[Rule all]\nMatchNSID=1,2\nCreate=ublk-swap\n"
+		 "[Rule one]\nMatchNSID=1\nMatchModel=QEMU*\nCreate=ublk\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
+	CHECK(has_problem(p, "test.conf", 7, NULL, "never claims a namespace: [Rule keep]"));
+	ublkit_policy_unref(p);
+	/* what the ignore rule takes never reaches the later two: no conflict between them */
+	p = load("[Rule keep]\nMatchNSID=1\nCreate=ignore\n"
+		 "[Rule one]\nMatchNSID=1\nMatchModel=QEMU*\nCreate=ublk\n"
+		 "[Rule all]\nCreate=ublk-swap\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
+	CHECK(has_problem(p, "test.conf", 4, NULL, "never claims a namespace: [Rule keep]"));
+	ublkit_policy_unref(p);
+	/* one problem per rule, naming the first rule it collides with */
+	p = load("[Rule a]\nCreate=ublk\n[Rule b]\nMatchNSID=1,2\nCreate=ublk\n"
+		 "[Rule c]\nMatchNSID=2\nCreate=ublk\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 2);
+	CHECK(has_problem(p, "test.conf", 3, NULL, "[Rule a] (test.conf:1)"));
+	CHECK(has_problem(p, "test.conf", 6, NULL, "[Rule a] (test.conf:1)"));
+	ublkit_policy_unref(p);
+	/* a rule with a bad value is not compared: its own problem is enough */
+	p = load("[Rule a]\nCreate=ublk\nMatchNSID=x\n[Rule b]\nMatchNSID=1\nCreate=ublk\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
+	ublkit_policy_unref(p);
+}
+
 static void test_rule_pairs(void)
 {
 	struct ublkit_policy *p;
@@ -759,21 +995,44 @@ static void test_rule_pairs(void)
 	/* no Match keys at all: both claim everything */
 	one_problem("[Rule a]\nCreate=ublk\n[Rule b]\nCreate=ublk-swap\n", 3, NULL,
 		    "same Match keys as [Rule a]");
-	/* the same namespace by identity */
-	one_problem("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nCreate=ublk\n"
+	/* the same namespace by identity, each rule with a limit of its own */
+	one_problem("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nMaxPercentUsed=80\n"
+		    "Create=ublk\n"
 		    "[Rule b]\nMatchIdentity=eui64.0025385b11223344\nMatchMinSize=1G\n"
 		    "Create=ublk\n",
-		    4, NULL, "same namespace as [Rule a] (test.conf:1) by MatchIdentity=");
+		    5, NULL, "same namespace as [Rule a] (test.conf:1) by MatchIdentity=");
+	/* ... unless the limits exclude each other */
+	p = load("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nMatchMaxSize=100G\n"
+		 "Create=ublk\n"
+		 "[Rule b]\nMatchIdentity=eui64.0025385b11223344\nMatchMinSize=200G\n"
+		 "Create=ublk\n");
+	no_problems(p);
+	ublkit_policy_unref(p);
+	/* ... or the first ignores it in some cases: an exception */
+	p = load("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nMatchMinSize=1T\n"
+		 "Create=ignore\n"
+		 "[Rule b]\nMatchIdentity=eui64.0025385b11223344\nMaxPercentUsed=80\n"
+		 "Create=ublk\n");
+	no_problems(p);
+	ublkit_policy_unref(p);
 	/* the same namespace by serial and nsid */
 	one_problem("[Rule a]\nMatchSerial=S1\nMatchNSID=1,2\nCreate=ublk\n"
 		    "[Rule b]\nMatchSerial=S1\nMatchNSID=3, 2\nCreate=ublk\n",
 		    5, NULL, "by MatchSerial=S1 with a MatchNSID in common");
-	/* different nsids, or a glob: fine */
+	/* different nsids: fine */
 	p = load("[Rule a]\nMatchSerial=S1\nMatchNSID=1\nCreate=ublk\n"
 		 "[Rule b]\nMatchSerial=S1\nMatchNSID=2\nCreate=ublk\n"
+		 "[Rule c]\nMatchIdentity=eui64.*\nMatchNSID=3\nCreate=ublk\n"
+		 "[Rule d]\nMatchIdentity=nguid.*\nMatchNSID=3\nCreate=ublk\n");
+	no_problems(p);
+	ublkit_policy_unref(p);
+	/* a glob and the same glob with one more key: the second is inside the first */
+	p = load("[Rule a]\nMatchSerial=S1\nMatchNSID=1\nCreate=ublk\n"
 		 "[Rule c]\nMatchIdentity=eui64.*\nCreate=ublk\n"
 		 "[Rule d]\nMatchIdentity=eui64.*\nMatchNSID=4\nCreate=ublk\n");
-	no_problems(p);
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
+	CHECK(has_problem(p, "test.conf", 8, NULL,
+			  "every namespace this rule matches is matched by [Rule c] (test.conf:5) too"));
 	ublkit_policy_unref(p);
 	/* a drop-in that makes two rules alike is caught after all files */
 	p = load("[Rule a]\nMatchNSID=1\nCreate=ublk\n[Rule b]\nMatchNSID=2\nCreate=ublk\n"
@@ -1233,7 +1492,10 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_hostile);
 	RUN(test_values);
+	RUN(test_values_good);
 	RUN(test_rule_pairs);
+	RUN(test_rule_cover);
+	RUN(test_rule_order);
 	RUN(test_problem_order);
 	RUN(test_match_keys);
 	RUN(test_match_size_text);
