@@ -294,6 +294,36 @@ printf '[Global]\nHardening=sometimes\n' >"$tmp/stdin.conf"
 # shellcheck disable=SC2016 # the inner shell expands them
 expect 1 "check-config - reads stdin" sh -c '"$1" check-config - <"$2"' sh "$UBLKIT" "$tmp/stdin.conf"
 contains out "^-:2: \\[Global\\] Hardening: 'sometimes' is not a hardening mode" "stdin is named -"
+# rules claimed twice, globs that can never match, a stripe that cannot fill
+printf '[Rule all]\nCreate=ublk-swap\n\n[Rule keep]\nMatchNSID=1\nCreate=ignore\n\n[Rule c]\nMatchModel=QEMU*\nCreate=ublk\n' \
+	>"$tmp/twice.conf"
+expect 1 "check-config finds rules that claim the same namespaces" "$UBLKIT" check-config "$tmp/twice.conf"
+contains out "twice.conf:4: \\[Rule keep\\] every namespace this rule matches is matched by \\[Rule all\\] ($tmp/twice.conf:1) too" \
+	"an exception after the catch-all: its line and the other rule's"
+contains out "twice.conf:8: \\[Rule c\\] every namespace this rule matches is matched by \\[Rule all\\]" \
+	"a narrower rule after the catch-all"
+expect 1 "check-config --json of rules claimed twice" "$UBLKIT" check-config --json "$tmp/twice.conf"
+if command -v python3 >/dev/null; then
+	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert [p["line"] for p in d["problems"]] == [4, 8]' <"$tmp/out"
+	then ok "check-config --json has both collisions with their lines"; else bad "check-config --json has both collisions with their lines"; fi
+fi
+printf '[Rule keep]\nMatchNSID=1\nCreate=ignore\n\n[Rule all]\nCreate=ublk-swap\n' >"$tmp/except.conf"
+expect 0 "an exception before the catch-all is fine" "$UBLKIT" check-config "$tmp/except.conf"
+printf '[Rule a]\nMatchController=sda\nMatchSerial=S64ANS0T123456789ABCD\nMatchIdentity=eui.0025385b11223344\nCreate=ublk\n' \
+	>"$tmp/never.conf"
+expect 1 "check-config finds globs that can never match" "$UBLKIT" check-config "$tmp/never.conf"
+contains out "never.conf:2: \\[Rule a\\] MatchController: 'sda' can never match: controllers are named nvme" \
+	"a controller glob of the wrong shape"
+contains out "never.conf:3: \\[Rule a\\] MatchSerial: .* has at most 20" "a serial longer than the field"
+contains out "never.conf:4: \\[Rule a\\] MatchIdentity: 'eui.0025385b11223344' can never match" \
+	"an identity of the wrong shape"
+printf '[Rule st]\nMatchIdentity=eui64.0025385b11223344\nCreate=dm-striped\nMembers=2\n' >"$tmp/stripe.conf"
+expect 1 "check-config finds a stripe that can never fill" "$UBLKIT" check-config --json "$tmp/stripe.conf"
+if command -v python3 >/dev/null; then
+	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert [(p["line"], p["key"]) for p in d["problems"]] == [(4, "Members")]' <"$tmp/out"
+	then ok "the stripe's problem is at Members="; else bad "the stripe's problem is at Members="; fi
+fi
+contains out 'matches at most 1 namespace' "the stripe's problem says why"
 for f in "$top_srcdir"/examples/*.conf; do
 	expect 0 "example $(basename "$f") passes check-config" "$UBLKIT" check-config "$f"
 done
