@@ -1589,35 +1589,66 @@ static bool ignored_before(const struct ublkit_policy *p, size_t before,
 	return false;
 }
 
+enum collision {
+	COLLIDE_NONE,
+	COLLIDE_SAME_KEYS,	/* the same Match keys */
+	COLLIDE_IGNORED,	/* @a ignores all @b matches */
+	COLLIDE_INSIDE,		/* @a matches all @b matches */
+	COLLIDE_AROUND,		/* @b matches all @a matches */
+	COLLIDE_PINNED,		/* both name one namespace outright */
+};
+
 /*
- * Rule @a comes before rule @b (index @ia). Apply tries rules in order:
- * an ignore rule that matches first takes the namespace, any other rule
- * that matches first and a later one that matches too are a conflict.
- * Returns 1 when a problem was added at @b.
+ * How rule @a, which comes first, and rule @b collide. Apply tries rules
+ * in order: an ignore rule that matches first takes the namespace; any
+ * other rule that matches first, and a later one that matches too, are
+ * a conflict.
  */
+static enum collision rules_collide(const struct ublkit_policy_rule *a,
+				    const struct ublkit_policy_rule *b, char *what, size_t size)
+{
+	if (match_keys_same(a, b))
+		return COLLIDE_SAME_KEYS;
+	if (!rule_comparable(a) || !rule_comparable(b))
+		return COLLIDE_NONE;
+	if (a->create == UBLKIT_POLICY_IGNORE)
+		return rule_covers(a, b) ? COLLIDE_IGNORED : COLLIDE_NONE;
+	if (rule_covers(a, b))
+		return COLLIDE_INSIDE;
+	if (rule_covers(b, a))
+		return COLLIDE_AROUND;
+	if (rules_pin_same(a, b, what, size) && !rules_disjoint(a, b))
+		return COLLIDE_PINNED;
+	return COLLIDE_NONE;
+}
+
+/* Rule @a (index @ia) comes before rule @b. Returns 1 when a problem was added at @b. */
 static int check_rule_pair(struct ublkit_policy *p, size_t ia, const struct ublkit_policy_rule *a,
 			   const struct ublkit_policy_rule *b)
 {
-	bool a_ignores = a->create == UBLKIT_POLICY_IGNORE;
 	char what[160];
+	enum collision c = rules_collide(a, b, what, sizeof(what));
 	int e;
 
-	if (match_keys_same(a, b))
+	if (c == COLLIDE_NONE)
+		return 0;
+	/* what an ignore rule before both takes reaches neither */
+	if (c != COLLIDE_SAME_KEYS && (ignored_before(p, ia, a) || ignored_before(p, ia, b)))
+		return 0;
+	switch (c) {
+	case COLLIDE_SAME_KEYS:
 		e = problem_add(p, b->file, b->line, b->section, NULL,
 				"has the same Match keys as [Rule %s] (%s:%u), which comes "
 				"first and claims every namespace this one would; change the "
 				"Match keys or merge the two rules", a->name, a->file, a->line);
-	else if (!rule_comparable(a) || !rule_comparable(b) || ignored_before(p, ia, a) ||
-		 ignored_before(p, ia, b))
-		return 0;
-	else if (rule_covers(a, b) && a_ignores)
+		break;
+	case COLLIDE_IGNORED:
 		e = problem_add(p, b->file, b->line, b->section, NULL,
 				"never claims a namespace: [Rule %s] (%s:%u) comes first and "
 				"ignores every namespace this rule matches; remove this rule or "
 				"narrow that one", a->name, a->file, a->line);
-	else if (a_ignores)
-		return 0;
-	else if (rule_covers(a, b))
+		break;
+	case COLLIDE_INSIDE:
 		e = problem_add(p, b->file, b->line, b->section, NULL,
 				"every namespace this rule matches is matched by [Rule %s] (%s:%u) "
 				"too: apply finds each claimed twice and makes nothing of it; %s",
@@ -1626,19 +1657,21 @@ static int check_rule_pair(struct ublkit_policy *p, size_t ia, const struct ublk
 					? "an ignore rule goes before the rules it makes an "
 					  "exception to"
 					: "narrow one of the two rules");
-	else if (rule_covers(b, a))
+		break;
+	case COLLIDE_AROUND:
 		e = problem_add(p, b->file, b->line, b->section, NULL,
 				"matches every namespace that [Rule %s] (%s:%u) matches: apply "
 				"finds each claimed twice and makes nothing of it; a rule is no "
 				"'otherwise': narrow this rule so that it leaves them out",
 				a->name, a->file, a->line);
-	else if (rules_pin_same(a, b, what, sizeof(what)) && !rules_disjoint(a, b))
+		break;
+	default:
 		e = problem_add(p, b->file, b->line, b->section, NULL,
 				"names the same namespace as [Rule %s] (%s:%u) by %s; one "
 				"namespace is claimed by one rule", a->name, a->file, a->line,
 				what);
-	else
-		return 0;
+		break;
+	}
 	return e < 0 ? e : 1;
 }
 
