@@ -979,7 +979,10 @@ static void test_rule_order(void)
 	CHECK(has_problem(p, "test.conf", 6, NULL, "[Rule a] (test.conf:1)"));
 	ublkit_policy_unref(p);
 	/* a rule with a bad value is not compared: its own problem is enough */
-	p = load("[Rule a]\nCreate=ublk\nMatchNSID=x\n[Rule b]\nMatchNSID=1\nCreate=ublk\n");
+	p = load("[Rule a]\nCreate=ublk\nMatchMinSize=lots\n[Rule b]\nMatchNSID=1\nCreate=ublk\n");
+	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
+	ublkit_policy_unref(p);
+	p = load("[Rule a]\nCreate=frob\n[Rule b]\nMatchNSID=1\nCreate=ublk\n");
 	CHECK_EQ(ublkit_policy_get_problem_count(p), 1);
 	ublkit_policy_unref(p);
 }
