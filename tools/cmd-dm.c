@@ -344,25 +344,18 @@ static int check_dm_name(struct tool *t, const char *name, unsigned int flags)
 	return r < 0 ? tool_usage(t, NULL) : -1;
 }
 
+/* What the options say together; each fits the kind (check_option_kind()). */
 static int check_create(struct tool *t, const char *verb, struct create_opts *o)
 {
 	const char *kind = ublkit_dm_kind_name(o->kind);
 
-	for (int r = 0; r < ROLE_MAX; r++) {
-		bool set = o->range[r].device || o->range[r].offset_sectors ||
-			   o->range[r].length_sectors;
-
-		if (set && !kind_takes(o->kind, (enum role)r))
-			return tool_usage(t, "%s %s: --%s does not apply", verb, kind, role_names[r]);
+	for (int r = 0; r < ROLE_MAX; r++)
 		if (kind_takes(o->kind, (enum role)r) && !o->range[r].device)
 			return tool_usage(t, "%s %s needs --%s DEV", verb, kind, role_names[r]);
-	}
 	if (o->kind == UBLKIT_DM_STRIPED && o->nstripes < 2)
 		return tool_usage(t, "%s striped needs --device at least twice", verb);
 	if (o->kind == UBLKIT_DM_THIN && (!o->pool || !o->size))
 		return tool_usage(t, "%s thin needs --pool POOL and --size SIZE", verb);
-	if (o->kind != UBLKIT_DM_THIN && (o->pool || o->size))
-		return tool_usage(t, "%s %s: --pool and --size are for thin volumes", verb, kind);
 	if ((o->flags & UBLKIT_DM_READ_ONLY) && strcmp(verb, "create"))
 		return tool_usage(t, "--read-only is for create: a reload keeps the device's mode");
 	if (o->pool)
