@@ -100,7 +100,7 @@ static int parse_sectors(struct tool *t, const char *opt, const char *arg, uint6
 	if (tool_opt_size(t, opt, arg, 0, UINT64_MAX, &bytes) < 0)
 		return -EINVAL;
 	if (bytes % 512) {
-		tool_usage(t, "--%s %s: not a whole number of 512-byte sectors", opt, arg);
+		tool_usage(t, "--%s %s: not a whole number of 512-byte sectors", opt, tool_shown(arg));
 		return -EINVAL;
 	}
 	*ret = bytes / 512;
@@ -124,7 +124,7 @@ static int parse_mode(struct tool *t, const char *arg, int *mode)
 	else if (!strcmp(arg, "passthrough"))
 		*mode = UBLKIT_DM_CACHE_PASSTHROUGH;
 	else {
-		tool_usage(t, "--mode %s: writethrough, writeback or passthrough", arg);
+		tool_usage(t, "--mode %s: writethrough, writeback or passthrough", tool_shown(arg));
 		return -EINVAL;
 	}
 	return 0;

@@ -394,6 +394,8 @@ usage_error "an unknown dm command with an escape" dm "$(printf '\033[2Jx')"
 printable "an unknown dm command is shown printable"
 usage_error "an unknown dm kind with an escape" dm create "$(printf '\033[2Jx')" n
 printable "an unknown dm kind is shown printable"
+usage_error "dm create cache: a --mode with an escape" dm create cache c0 --metadata 259:1 --fast 259:2 --slow 259:3 --mode "$(printf '\033[2J')"
+printable "dm shows the --mode printable"
 usage_error "a stray argument with an escape" list "$(printf '\033[2Jx')"
 printable "a stray argument is shown printable"
 expect 1 "check-config: a path with a newline" "$UBLKIT" check-config "$(printf '%s/a\nb' "$tmp")"
