@@ -15,6 +15,7 @@
 
 #include "ublkit-private.h"
 #include "apply-private.h"
+#include "name-private.h"
 #include "ublkit/dm.h"
 #include "ublkit/nvme.h"
 #include "ublkit/policy.h"
@@ -1066,6 +1067,7 @@ UBLKIT_EXPORT int ublkit_plan_new(struct ublkit_ctx *ctx, struct ublkit_policy *
 {
 	const struct ublkit_nvme_ns *only_ns = NULL;
 	struct ublkit_plan *plan;
+	char shown[80];
 	int r;
 
 	if (!ctx || !p || !nvme || !ret)
@@ -1084,7 +1086,9 @@ UBLKIT_EXPORT int ublkit_plan_new(struct ublkit_ctx *ctx, struct ublkit_policy *
 	if (only) {
 		only_ns = ublkit_nvme_find_ns(nvme, only);
 		if (!only_ns) {
-			log_error(ctx, "%s: no such NVMe namespace", only);
+			log_error(ctx, "%s%s: no such NVMe namespace",
+				  name_printable(only, shown, sizeof(shown)),
+				  strlen(only) >= sizeof(shown) ? "..." : "");
 			return -ENODEV;
 		}
 	}

@@ -30,7 +30,8 @@ int name_check_path(struct ublkit_ctx *ctx, const char *what, const char *path);
 /* A DM UUID: 1 to DM_UUID_LEN - 1 bytes, no control character. */
 int name_check_dm_uuid(struct ublkit_ctx *ctx, const char *uuid);
 
-/* @s for a message: at most @size - 1 bytes, control characters as '?'. */
+/* @s for a message: at most @size - 1 bytes (whole characters), control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 as '?'. */
 const char *name_printable(const char *s, char *buf, size_t size);
 
 #endif

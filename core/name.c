@@ -34,14 +34,56 @@ bool name_has_control(const char *s)
 	return false;
 }
 
+/* Length of the UTF-8 sequence of a printable character at @s (past
+ * ASCII), or 0: not UTF-8, or a C1 control such as CSI (U+009B). */
+static size_t printable_seq(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp, min;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, min = 0xa0, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, min = 0x800, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, min = 0x10000, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* U+0080 to U+009F in UTF-8: C1 controls (CSI is U+009B). */
+static bool is_c1(const unsigned char *s)
+{
+	return s[0] == 0xc2 && s[1] >= 0x80 && s[1] < 0xa0;
+}
+
 const char *name_printable(const char *s, char *buf, size_t size)
 {
-	size_t i;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, n, seq;
 
 	if (!size)
 		return "";
-	for (i = 0; s && s[i] && i + 1 < size; i++)
-		buf[i] = is_control((unsigned char)s[i]) ? '?' : s[i];
+	for (; u && *u; u += n) {
+		seq = *u >= 0x80 ? printable_seq(u) : !is_control(*u);
+		/* what is not shown is one '?': a C1 control, or a byte */
+		n = seq ? seq : is_c1(u) ? 2 : 1;
+		if (i + (seq ? seq : 1) >= size)
+			break;
+		if (seq)
+			memcpy(buf + i, u, seq);
+		else
+			buf[i] = '?';
+		i += seq ? seq : 1;
+	}
 	buf[i] = '\0';
 	return buf;
 }
@@ -115,15 +157,17 @@ UBLKIT_EXPORT int ublkit_kmod_name_check(struct ublkit_ctx *ctx, const char *nam
 {
 	char shown[80];
 	size_t len = name ? strlen(name) : 0;
-	bool ok = len > 0 && len <= UBLKIT_KMOD_NAME_MAX;
+	/* a leading '-' would read as an option to modprobe(8) and friends */
+	bool ok = len > 0 && len <= UBLKIT_KMOD_NAME_MAX && name[0] != '-';
 
 	for (size_t i = 0; ok && i < len; i++)
 		ok = is_module_char(name[i]);
 	if (ok)
 		return 0;
-	log_error(ctx, "'%s%s' is not a module name: 1 to %d letters, digits, '_' and '-' "
-		  "(such as ublk_drv or dm-crypt)", name_printable(name, shown, sizeof(shown)),
-		  len >= sizeof(shown) ? "..." : "", UBLKIT_KMOD_NAME_MAX);
+	log_error(ctx, "'%s%s' is not a module name: 1 to %d letters, digits, '_' and '-', "
+		  "not starting with '-' (such as ublk_drv or dm-crypt)",
+		  name_printable(name, shown, sizeof(shown)), len >= sizeof(shown) ? "..." : "",
+		  UBLKIT_KMOD_NAME_MAX);
 	return -EINVAL;
 }
 

@@ -78,14 +78,25 @@ struct add_opts {
 	bool foreground;
 };
 
-static int opt_u32_size(struct tool *t, const char *opt, const char *arg, uint32_t *ret)
+/*
+ * A size in a 32-bit field. 0 and what does not fit are refused here with
+ * @rule; the library's check says what is wrong with any other value.
+ */
+static int opt_u32_size(struct tool *t, const char *opt, const char *arg, const char *rule,
+			uint32_t *ret)
 {
 	uint64_t v;
+	int r = ublkit_parse_size(arg, &v);
 
-	if (tool_opt_size(t, opt, arg, 1, UINT32_MAX, &v) < 0)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
+	if (r == 0 && v && v <= UINT32_MAX) {
+		*ret = (uint32_t)v;
+		return 0;
+	}
+	if (r == 0 || r == -ERANGE)
+		tool_usage(t, "--%s %s: out of range; give %s", opt, tool_shown(arg), rule);
+	else
+		tool_usage(t, "--%s '%s': not a size; give %s", opt, tool_shown(arg), rule);
+	return -EINVAL;
 }
 
 static int add_option(struct tool *t, struct add_opts *o, int c, const char *arg)
@@ -103,9 +114,16 @@ static int add_option(struct tool *t, struct add_opts *o, int c, const char *arg
 			return -EINVAL;
 		o->p.dev_id = (int32_t)v;
 		return 0;
-	case 'b': return opt_u32_size(t, "block-size", arg, &o->p.logical_block_size);
-	case OPT_PBS: return opt_u32_size(t, "physical-block-size", arg, &o->p.physical_block_size);
-	case OPT_MAXIO: return opt_u32_size(t, "max-io", arg, &o->p.max_io_bytes);
+	case 'b':
+		return opt_u32_size(t, "block-size", arg, "a power of two from 512 to 4096",
+				    &o->p.logical_block_size);
+	case OPT_PBS:
+		return opt_u32_size(t, "physical-block-size", arg,
+				    "a power of two from the block size to 64K",
+				    &o->p.physical_block_size);
+	case OPT_MAXIO:
+		return opt_u32_size(t, "max-io", arg, "a multiple of 4K from 4K to 1M",
+				    &o->p.max_io_bytes);
 	case 'r': o->p.flags |= UBLKIT_DEV_RECOVERY; return 0;
 	case OPT_RO: o->p.flags |= UBLKIT_DEV_READ_ONLY; return 0;
 	case OPT_ROT: o->p.flags |= UBLKIT_DEV_ROTATIONAL; return 0;
@@ -129,7 +147,8 @@ static int check_args(struct tool *t, const struct add_opts *o)
 		return tool_usage(t, "--target is required (null, mem or file)");
 	tflags = ublkit_target_flags(o->target);
 	if (tflags < 0)
-		return tool_usage(t, "unknown target '%s' (null, mem or file)", o->target);
+		return tool_usage(t, "unknown target '%s' (null, mem or file)",
+				  tool_shown(o->target));
 	if ((o->p.flags & UBLKIT_DEV_RECOVERY) && !(tflags & UBLKIT_TARGET_SURVIVES_SERVER))
 		return tool_usage(t, "--recovery does not fit --target %s: its data lives in the "
 				  "server and dies with it; use --target file", o->target);
@@ -170,7 +189,7 @@ static int parse_args(struct tool *t, int argc, char **argv, struct add_opts *o)
 
 	t->usage = usage;
 	ublkit_dev_params_init(&o->p);
-	while ((c = getopt_long(argc, argv, "hjt:f:s:q:d:i:b:rF", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjt:f:s:q:d:i:b:rF", opts)) != -1) {
 		r = add_option(t, o, c, optarg);
 		if (r == -ENOENT) {
 			r = tool_common_option(t, c, usage);
@@ -194,7 +213,7 @@ static int preflight(struct tool *t, const struct add_opts *o)
 	int r;
 
 	r = ublkit_ublk_preflight(t->ctx);
-	if (r == -ENODEV || r == -EACCES)
+	if (r == -ENODEV || r == -EACCES || r == -EXDEV)
 		return EXIT_UNSUPPORTED;
 	if (r < 0)
 		return EXIT_FAIL;
@@ -302,11 +321,11 @@ int cmd_add(struct tool *t, int argc, char **argv)
 	r = parse_args(t, argc, argv, &o);
 	if (r >= 0)
 		return r;
+	/* Let the library say what the system lacks, or why a parameter is wrong. */
+	tool_show_library_errors(t);
 	r = preflight(t, &o);
 	if (r >= 0)
 		return r;
-	/* Let the library say why a parameter is wrong. */
-	tool_show_library_errors(t);
 	if (o.foreground) {
 		/* Ours until the server has them: a Ctrl-C during start-up
 		 * reaches the server through us once it is up. */

@@ -177,7 +177,7 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 	int c, r;
 
 	t->usage = apply_usage;
-	while ((c = getopt_long(argc, argv, "hjnfc:", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjnfc:", opts)) != -1) {
 		switch (c) {
 		case 'n': *dry = true; break;
 		case 'f': *flags |= UBLKIT_PLAN_FORCE; break;
@@ -189,7 +189,8 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 		}
 	}
 	if (argc - optind > 1)
-		return tool_usage(t, "apply takes at most one namespace, not '%s'", argv[optind + 1]);
+		return tool_usage(t, "apply takes at most one namespace, not '%s'",
+				  tool_shown(argv[optind + 1]));
 	*only = optind < argc ? argv[optind] : NULL;
 	return -1;
 }
@@ -202,7 +203,7 @@ static int plan_error(int r, const char *only)
 		       "rd.ublkit=0): nothing applied\n");
 		return EXIT_OK;
 	case -ENODEV:
-		tool_error("%s is no NVMe namespace (see 'ublkit nvme list')", only);
+		tool_error("%s is no NVMe namespace (see 'ublkit nvme list')", tool_shown(only));
 		return EXIT_FAIL;
 	default:
 		return tool_fail(r, "cannot make a plan");
@@ -301,7 +302,7 @@ int cmd_down(struct tool *t, int argc, char **argv)
 	int c, r;
 
 	t->usage = down_usage;
-	while ((c = getopt_long(argc, argv, "hja", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hja", opts)) != -1) {
 		if (c == 'a') {
 			all = true;
 			continue;
@@ -503,7 +504,7 @@ int cmd_status(struct tool *t, int argc, char **argv)
 	int c, r, off, rc;
 
 	t->usage = status_usage;
-	while ((c = getopt_long(argc, argv, "hjc:", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjc:", opts)) != -1) {
 		if (c == 'c') {
 			config = optarg;
 			continue;

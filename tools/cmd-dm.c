@@ -42,11 +42,14 @@ static const char usage[] =
 	"  thin       --pool POOL --size SIZE [--id N]\n"
 	"  cache      --metadata DEV --fast DEV --slow DEV [--block-size SIZE (64K)]\n"
 	"             [--mode writethrough|writeback|passthrough] (writethrough)\n"
+	"  An option that is not listed for the kind is refused. --chunk is a power of\n"
+	"  two from 4K; --block-size a multiple of 64K (thin-pool) or of 32K (cache)\n"
+	"  up to 1G.\n"
 	"  --metadata, --data, --fast and --slow take a range of a device with\n"
 	"  --metadata-offset SIZE --metadata-length SIZE (likewise data-, fast-, slow-);\n"
 	"  a range becomes a part device NAME-tmeta, NAME-tdata, NAME-cmeta, ... that\n"
 	"  is removed with NAME.\n"
-	"  --read-only   create the device read-only\n"
+	"  --read-only   create the device read-only (create only)\n"
 	"\n"
 	"remove: refused while the device is mounted, swap, held by another device or\n"
 	"open in a process, which it names. A thin volume is deleted from its pool.\n"
@@ -88,7 +91,6 @@ struct create_opts {
 	uint32_t thin_id;
 	int cache_mode;
 	unsigned int pool_flags, flags;
-	bool have_low_water;
 };
 
 static int parse_sectors(struct tool *t, const char *opt, const char *arg, uint64_t *ret)
@@ -98,7 +100,7 @@ static int parse_sectors(struct tool *t, const char *opt, const char *arg, uint6
 	if (tool_opt_size(t, opt, arg, 0, UINT64_MAX, &bytes) < 0)
 		return -EINVAL;
 	if (bytes % 512) {
-		tool_usage(t, "--%s %s: not a whole number of 512-byte sectors", opt, arg);
+		tool_usage(t, "--%s %s: not a whole number of 512-byte sectors", opt, tool_shown(arg));
 		return -EINVAL;
 	}
 	*ret = bytes / 512;
@@ -122,7 +124,7 @@ static int parse_mode(struct tool *t, const char *arg, int *mode)
 	else if (!strcmp(arg, "passthrough"))
 		*mode = UBLKIT_DM_CACHE_PASSTHROUGH;
 	else {
-		tool_usage(t, "--mode %s: writethrough, writeback or passthrough", arg);
+		tool_usage(t, "--mode %s: writethrough, writeback or passthrough", tool_shown(arg));
 		return -EINVAL;
 	}
 	return 0;
@@ -139,19 +141,57 @@ static const char *role_option(enum role role, const char *what, char *buf, size
 
 static int device_option(struct tool *t, struct create_opts *o, enum role role, const char *arg)
 {
-	if (!*arg) {
-		tool_usage(t, "--%s needs a block device", role_names[role]);
+	if (tool_check_path(t, role_names[role], arg) < 0)
 		return -EINVAL;
-	}
 	if (role == ROLE_DEVICE && o->kind == UBLKIT_DM_STRIPED) {
 		if (o->nstripes >= UBLKIT_DM_MAX_STRIPES) {
 			tool_usage(t, "striped: at most %d devices", UBLKIT_DM_MAX_STRIPES);
 			return -EINVAL;
 		}
 		o->stripes[o->nstripes++] = arg;
+	} else if (o->range[role].device) {
+		tool_usage(t, "--%s is given twice ('%s' and '%s'); %s takes one", role_names[role],
+			   tool_shown(o->range[role].device), tool_shown(arg),
+			   ublkit_dm_kind_name(o->kind));
+		return -EINVAL;
 	}
 	o->range[role].device = arg;
 	return 0;
+}
+
+/*
+ * The builders' rules (ublkit_dm_table_striped(), _thin_pool(), _cache()),
+ * in sectors: a chunk is a power of two of at least 4 KiB; a block is a
+ * multiple of 64 KiB (pool) or 32 KiB (cache) up to 1 GiB.
+ */
+#define STRIPE_CHUNK_MIN 8
+#define POOL_BLOCK_UNIT 128
+#define CACHE_BLOCK_UNIT 64
+#define BLOCK_MAX 2097152
+
+static int chunk_option(struct tool *t, struct create_opts *o, const char *arg)
+{
+	if (parse_sectors(t, "chunk", arg, &o->chunk) < 0)
+		return -EINVAL;
+	if (o->chunk >= STRIPE_CHUNK_MIN && !(o->chunk & (o->chunk - 1)))
+		return 0;
+	tool_usage(t, "--chunk %s: give a power of two of at least %uK, such as 64K or 1M",
+		   tool_shown(arg), STRIPE_CHUNK_MIN / 2);
+	return -EINVAL;
+}
+
+static int block_option(struct tool *t, struct create_opts *o, const char *arg)
+{
+	uint64_t unit = o->kind == UBLKIT_DM_THIN_POOL ? POOL_BLOCK_UNIT : CACHE_BLOCK_UNIT;
+
+	if (parse_sectors(t, "block-size", arg, &o->block) < 0)
+		return -EINVAL;
+	if (o->block >= unit && o->block <= BLOCK_MAX && o->block % unit == 0)
+		return 0;
+	tool_usage(t, "--block-size %s: a %s takes a multiple of %lluK from %lluK to %lluG",
+		   tool_shown(arg), ublkit_dm_kind_name(o->kind), (unsigned long long)unit / 2,
+		   (unsigned long long)unit / 2, (unsigned long long)BLOCK_MAX / 2 / 1024 / 1024);
+	return -EINVAL;
 }
 
 static int create_option(struct tool *t, struct create_opts *o, int c, const char *arg)
@@ -173,10 +213,9 @@ static int create_option(struct tool *t, struct create_opts *o, int c, const cha
 				     arg, &o->range[c - OPT_LENGTH].length_sectors);
 	}
 	switch (c) {
-	case OPT_CHUNK: return parse_sectors(t, "chunk", arg, &o->chunk);
-	case OPT_BLOCK: return parse_sectors(t, "block-size", arg, &o->block);
+	case OPT_CHUNK: return chunk_option(t, o, arg);
+	case OPT_BLOCK: return block_option(t, o, arg);
 	case OPT_LOW_WATER:
-		o->have_low_water = true;
 		return tool_opt_size(t, "low-water", arg, 0, UINT64_MAX, &o->low_water_bytes);
 	case OPT_ERROR_NO_SPACE: o->pool_flags |= UBLKIT_DM_POOL_ERROR_IF_NO_SPACE; return 0;
 	case OPT_POOL: o->pool = arg; return 0;
@@ -234,6 +273,67 @@ static bool kind_takes(int kind, enum role role)
 	}
 }
 
+#define KIND(k) (1u << UBLKIT_DM_##k)
+
+/* The kinds an option is for; ~0: every kind. */
+static unsigned int option_kinds(int c)
+{
+	static const struct {
+		int opt;
+		unsigned int kinds;
+	} table[] = {
+		{ OPT_DEV + ROLE_DEVICE, KIND(LINEAR) | KIND(STRIPED) | KIND(CRYPT) },
+		{ OPT_OFFSET + ROLE_DEVICE, KIND(LINEAR) | KIND(CRYPT) },
+		{ OPT_LENGTH + ROLE_DEVICE, KIND(LINEAR) | KIND(STRIPED) | KIND(CRYPT) },
+		{ OPT_CHUNK, KIND(STRIPED) },
+		{ OPT_BLOCK, KIND(THIN_POOL) | KIND(CACHE) },
+		{ OPT_LOW_WATER, KIND(THIN_POOL) },
+		{ OPT_ERROR_NO_SPACE, KIND(THIN_POOL) },
+		{ OPT_POOL, KIND(THIN) },
+		{ OPT_SIZE, KIND(THIN) },
+		{ OPT_ID, KIND(THIN) },
+		{ OPT_MODE, KIND(CACHE) },
+	};
+	unsigned int kinds = 0;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].opt == c)
+			return table[i].kinds;
+	/* --metadata, --data-offset, ...: the kinds that take the role */
+	if (c < OPT_OFFSET || c >= OPT_DEV + ROLE_MAX || (c & 0xf) >= ROLE_MAX)
+		return ~0u;
+	for (int k = UBLKIT_DM_LINEAR; k <= UBLKIT_DM_CACHE; k++)
+		if (kind_takes(k, (enum role)(c & 0xf)))
+			kinds |= 1u << k;
+	return kinds;
+}
+
+/* An option that is not for @kind is a usage error that names its kinds. */
+static int check_option_kind(struct tool *t, int kind, int c)
+{
+	unsigned int kinds = option_kinds(c);
+	const char *opt = "?";
+	char list[128] = "";
+	size_t len = 0;
+	int n = 0, i = 0;
+
+	if (kinds & (1u << kind))
+		return 0;
+	for (const struct option *lo = create_longopts; lo->name; lo++)
+		if (lo->val == c)
+			opt = lo->name;
+	for (int k = UBLKIT_DM_LINEAR; k <= UBLKIT_DM_CACHE; k++)
+		n += !!(kinds & (1u << k));
+	for (int k = UBLKIT_DM_LINEAR; k <= UBLKIT_DM_CACHE && len < sizeof(list); k++)
+		if (kinds & (1u << k))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						i++ == 0 ? "" : i == n ? " and " : ", ",
+						ublkit_dm_kind_name(k));
+	tool_usage(t, "%s %s: --%s does not apply; it is for %s", t->prog,
+		   ublkit_dm_kind_name(kind), opt, list);
+	return -EINVAL;
+}
+
 /* A name passes the library's check (its message says what is allowed). */
 static int check_dm_name(struct tool *t, const char *name, unsigned int flags)
 {
@@ -244,27 +344,20 @@ static int check_dm_name(struct tool *t, const char *name, unsigned int flags)
 	return r < 0 ? tool_usage(t, NULL) : -1;
 }
 
+/* What the options say together; each fits the kind (check_option_kind()). */
 static int check_create(struct tool *t, const char *verb, struct create_opts *o)
 {
 	const char *kind = ublkit_dm_kind_name(o->kind);
 
-	for (int r = 0; r < ROLE_MAX; r++) {
-		bool set = o->range[r].device || o->range[r].offset_sectors ||
-			   o->range[r].length_sectors;
-
-		if (set && !kind_takes(o->kind, (enum role)r))
-			return tool_usage(t, "%s %s: --%s does not apply", verb, kind, role_names[r]);
+	for (int r = 0; r < ROLE_MAX; r++)
 		if (kind_takes(o->kind, (enum role)r) && !o->range[r].device)
 			return tool_usage(t, "%s %s needs --%s DEV", verb, kind, role_names[r]);
-	}
 	if (o->kind == UBLKIT_DM_STRIPED && o->nstripes < 2)
 		return tool_usage(t, "%s striped needs --device at least twice", verb);
 	if (o->kind == UBLKIT_DM_THIN && (!o->pool || !o->size))
 		return tool_usage(t, "%s thin needs --pool POOL and --size SIZE", verb);
-	if (o->kind != UBLKIT_DM_THIN && (o->pool || o->size))
-		return tool_usage(t, "%s %s: --pool and --size are for thin volumes", verb, kind);
-	if (o->have_low_water && o->kind != UBLKIT_DM_THIN_POOL)
-		return tool_usage(t, "--low-water is for thin pools");
+	if ((o->flags & UBLKIT_DM_READ_ONLY) && strcmp(verb, "create"))
+		return tool_usage(t, "--read-only is for create: a reload keeps the device's mode");
 	if (o->pool)
 		return check_dm_name(t, o->pool, UBLKIT_DM_NAME_CREATE);
 	return -1;
@@ -287,12 +380,14 @@ static int parse_create(struct tool *t, const char *verb, int argc, char **argv,
 	o->kind = ublkit_dm_kind_from_string(argv[1]);
 	if (o->kind < 0 || o->kind == UBLKIT_DM_PART)
 		return tool_usage(t, "unknown kind '%s': linear, striped, crypt, thin-pool, thin "
-				  "or cache", argv[1]);
+				  "or cache", tool_shown(argv[1]));
 	argc--;
 	argv++;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "hj", create_longopts, NULL)) != -1) {
-		r = create_option(t, o, c, optarg);
+	while ((c = tool_getopt(t, argc, argv, "hj", create_longopts)) != -1) {
+		r = check_option_kind(t, o->kind, c);
+		if (r == 0)
+			r = create_option(t, o, c, optarg);
 		if (r == -ENOENT) {
 			r = tool_common_option(t, c, usage);
 			if (r >= 0)
@@ -338,9 +433,10 @@ static int explain(struct tool *t, int r, const char *what, const char *name)
 {
 	char why[512];
 
+	/* @name passed ublkit_dm_name_check(): it prints as it is */
 	switch (r) {
+	case -EXDEV: return tool_not_in_sysroot("dm");
 	case -ENOENT:
-	case -EXDEV:
 		tool_error("%s %s: the system lacks what is needed (see above)", what, name);
 		return EXIT_UNSUPPORTED;
 	case -EBUSY:
@@ -508,7 +604,7 @@ static int cmd_dm_list(struct tool *t, int argc, char **argv)
 	unsigned int flags = 0;
 	int c, n, r;
 
-	while ((c = getopt_long(argc, argv, "hja", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hja", opts)) != -1) {
 		if (c == 'a') {
 			flags |= UBLKIT_DM_LIST_ALL | UBLKIT_DM_LIST_PARTS;
 			continue;
@@ -703,7 +799,7 @@ static int cmd_dm_watch(struct tool *t, int argc, char **argv)
 	time_t deadline = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hjan:t:", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjan:t:", opts)) != -1) {
 		switch (c) {
 		case 'a': flags |= UBLKIT_DM_MONITOR_ALL; break;
 		case 'n':
@@ -726,9 +822,14 @@ static int cmd_dm_watch(struct tool *t, int argc, char **argv)
 		return r;
 	tool_show_library_errors(t);
 	r = ublkit_dm_monitor_new(t->ctx, flags, &m);
+	if (r == -ENOENT || r == -ENOTSUP) {
+		tool_error("watch: the system lacks what is needed (see above)");
+		return EXIT_UNSUPPORTED;
+	}
+	if (r == -EXDEV)
+		return tool_not_in_sysroot("dm watch");
 	if (r < 0)
-		return r == -EXDEV || r == -ENOTSUP ? EXIT_UNSUPPORTED
-						    : tool_fail(r, "cannot watch device-mapper events");
+		return tool_fail(r, "cannot watch device-mapper events");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (timeout)
@@ -788,5 +889,5 @@ int cmd_dm(struct tool *t, int argc, char **argv)
 		return cmd_dm_suspend_resume(t, verb, argc - 1, argv + 1);
 	tool_set_verb(t, NULL);
 	return tool_usage(t, "unknown dm command '%s' (create, reload, remove, list, status, "
-			  "watch, suspend, resume)", verb);
+			  "watch, suspend, resume)", tool_shown(verb));
 }

@@ -53,6 +53,8 @@ static int ctrl_error(int r)
 		tool_error("no /dev/ublk-control: ublk_drv is not loaded (ublkit modprobe)");
 		return EXIT_UNSUPPORTED;
 	}
+	if (r == -EXDEV)
+		return tool_not_in_sysroot("ublk devices");
 	if (r == -EPERM || r == -EACCES)
 		return tool_fail(r, "cannot query ublk devices (run as root)");
 	return tool_fail(r, "cannot query ublk devices");

@@ -18,7 +18,7 @@ static const char usage[] =
 	"      --ignore-blacklist  load a module even if modprobe.d blacklists it\n"
 	"  -j, --json              machine-readable output\n"
 	"\n"
-	"A module name is 1 to 55 letters, digits, '_' and '-'.\n"
+	"A module name is 1 to 55 letters, digits, '_' and '-', not starting with '-'.\n"
 	"\n"
 	"Exit status: 0 all loaded, 1 a module failed to load, 2 usage (such as\n"
 	"a name that cannot be a module's: nothing is loaded then), 3 a module\n"
@@ -62,7 +62,7 @@ int cmd_modprobe(struct tool *t, int argc, char **argv)
 	int n;
 
 	t->usage = usage;
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hj", opts)) != -1) {
 		if (c == OPT_IGNORE_BL) {
 			flags |= UBLKIT_KMOD_IGNORE_BLACKLIST;
 			continue;

@@ -367,7 +367,7 @@ static int cmd_nvme_info(struct tool *t, int argc, char **argv)
 		return r;
 	ns = ublkit_nvme_find_ns(n, dev);
 	if (!ns) {
-		tool_error("%s is no NVMe namespace here (see 'ublkit nvme list')", dev);
+		tool_error("%s is no NVMe namespace here (see 'ublkit nvme list')", tool_shown(dev));
 		ublkit_nvme_unref(n);
 		return EXIT_FAIL;
 	}
@@ -410,5 +410,5 @@ int cmd_nvme(struct tool *t, int argc, char **argv)
 	if (!strcmp(verb, "info"))
 		return cmd_nvme_info(t, argc - 1, argv + 1);
 	tool_set_verb(t, NULL);
-	return tool_usage(t, "unknown nvme command '%s' (list, info)", verb);
+	return tool_usage(t, "unknown nvme command '%s' (list, info)", tool_shown(verb));
 }

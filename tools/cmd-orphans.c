@@ -172,7 +172,7 @@ int cmd_cleanup(struct tool *t, int argc, char **argv)
 	int c, n;
 
 	t->usage = cleanup_usage;
-	while ((c = getopt_long(argc, argv, "hjn", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjn", opts)) != -1) {
 		switch (c) {
 		case 'n': cs.flags |= UBLKIT_CLEANUP_DRY_RUN; break;
 		case OPT_NO_RECOVER: cs.flags |= UBLKIT_CLEANUP_NO_RECOVER; break;
@@ -284,7 +284,7 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 	int c, r;
 
 	t->usage = recover_usage;
-	while ((c = getopt_long(argc, argv, "hjw", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjw", opts)) != -1) {
 		switch (c) {
 		case 'w': wait = true; break;
 		case OPT_TIMEOUT:
@@ -320,6 +320,8 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 				   "(see 'ublkit orphans')", id);
 			return EXIT_FAIL;
 		}
+		if (r == -EXDEV)
+			return tool_not_in_sysroot("recover");
 		if (r < 0 && r != -ENODEV)
 			return tool_fail(r, "ublk%u: cannot watch it", id);
 	}
@@ -335,6 +337,8 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 		tool_error("there is no ublk device %u (see 'ublkit list')", id);
 		return EXIT_FAIL;
 	}
+	if (r == -EXDEV)
+		return tool_not_in_sysroot("recover");
 	if (r < 0)
 		return tool_fail(r, "ublk%u: cannot recover", id);
 	ublkit_ublk_block_path(id, dev, sizeof(dev));

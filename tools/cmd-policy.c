@@ -71,7 +71,7 @@ int tool_policy_load(struct tool *t, const char *path, struct ublkit_policy **re
 	else
 		r = ublkit_policy_load(t->ctx, path, 0, ret);
 	if (r < 0)
-		return tool_fail(r, "cannot read the policy%s%s", path ? " " : "", path ? path : "");
+		return tool_fail(r, "cannot read the policy%s%s", path ? " " : "", path ? tool_shown(path) : "");
 	return EXIT_OK;
 }
 

@@ -72,7 +72,7 @@ static int parse_discard(struct tool *t, const char *arg, unsigned int *flags)
 	else if (!strcmp(arg, "pages"))
 		*flags |= UBLKIT_SWAP_DISCARD_PAGES;
 	else {
-		tool_usage(t, "--discard=%s: the policy is once, pages or both", arg);
+		tool_usage(t, "--discard=%s: the policy is once, pages or both", tool_shown(arg));
 		return -EINVAL;
 	}
 	return 0;
@@ -146,7 +146,7 @@ static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *
 
 	ublkit_dev_params_init(&o->p);
 	o->priority = UBLKIT_SWAP_PRIORITY_DEFAULT;
-	while ((c = getopt_long(argc, argv, "hjf:p:L:rq:d:", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjf:p:L:rq:d:", opts)) != -1) {
 		r = on_option(t, o, c, optarg);
 		if (r == -ENOENT) {
 			r = tool_common_option(t, c, usage);
@@ -233,7 +233,7 @@ static int cmd_swap_off(struct tool *t, int argc, char **argv)
 	uint32_t id;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hj", opts)) != -1) {
 		if (c == OPT_NO_CHECK) {
 			flags |= UBLKIT_SWAP_OFF_FORCE;
 			continue;
@@ -383,5 +383,5 @@ int cmd_swap(struct tool *t, int argc, char **argv)
 	if (!strcmp(verb, "status"))
 		return cmd_swap_status(t, argc - 1, argv + 1);
 	tool_set_verb(t, NULL);
-	return tool_usage(t, "unknown swap command '%s' (on, off, status)", verb);
+	return tool_usage(t, "unknown swap command '%s' (on, off, status)", tool_shown(verb));
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ void tool_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int tool_not_in_sysroot(const char *what)
+{
+	tool_error("%s: needs the running kernel, which a --sysroot does not reach", what);
+	return EXIT_UNSUPPORTED;
 }
 
 int tool_fail(int r, const char *fmt, ...)
@@ -41,12 +48,33 @@ int tool_fail(int r, const char *fmt, ...)
 static void print_synopsis(const struct tool *t)
 {
 	const char *u = t->usage, *end;
+	size_t n;
 
 	if (u) {
 		end = strstr(u, "\n\n");
-		fprintf(stderr, "%.*s\n", end ? (int)(end - u) : (int)strlen(u), u);
+		n = end ? (size_t)(end - u) : strlen(u);
+		if (n && u[n - 1] == '\n')
+			n--;
+		fprintf(stderr, "%.*s\n", (int)n, u);
 	}
-	fprintf(stderr, "Try 'ublkit %s --help'.\n", t->prog);
+	if (strcmp(t->prog, "ublkit"))
+		fprintf(stderr, "Try 'ublkit %s --help'.\n", t->prog);
+	else
+		fputs("Try 'ublkit --help'.\n", stderr);
+}
+
+int tool_getopt(struct tool *t, int argc, char **argv, const char *shortopts,
+		const struct option *longopts)
+{
+	char *saved = argv[0];
+	int c;
+
+	/* getopt prefixes its messages with argv[0], which is the caller's */
+	snprintf(t->argv0, sizeof(t->argv0), "ublkit %s", t->prog);
+	argv[0] = t->argv0;
+	c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	argv[0] = saved;
+	return c;
 }
 
 void tool_set_verb(struct tool *t, const char *verb)
@@ -97,7 +125,7 @@ int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage)
 	int c, r;
 
 	t->usage = usage;
-	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hj", opts)) != -1) {
 		r = tool_common_option(t, c, usage);
 		if (r >= 0)
 			return r;
@@ -108,7 +136,7 @@ int tool_parse_common(struct tool *t, int argc, char **argv, const char *usage)
 int tool_no_args(struct tool *t, int argc, char **argv)
 {
 	if (optind < argc)
-		return tool_usage(t, "unexpected argument '%s'", argv[optind]);
+		return tool_usage(t, "unexpected argument '%s'", tool_shown(argv[optind]));
 	return -1;
 }
 
@@ -117,8 +145,8 @@ int tool_one_arg(struct tool *t, int argc, char **argv, const char *what, const 
 	if (optind >= argc)
 		return tool_usage(t, "%s needs %s", t->prog, what);
 	if (optind + 1 < argc)
-		return tool_usage(t, "unexpected argument '%s': %s takes one %s", argv[optind + 1],
-				  t->prog, what);
+		return tool_usage(t, "unexpected argument '%s': %s takes one %s",
+				  tool_shown(argv[optind + 1]), t->prog, what);
 	*ret = argv[optind];
 	return -1;
 }
@@ -173,11 +201,11 @@ int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min
 	int r = ublkit_parse_uint(arg, min, max, ret);
 
 	if (r == -ERANGE)
-		tool_usage(t, "--%s %s: out of range; give %llu to %llu", opt, arg,
+		tool_usage(t, "--%s %s: out of range; give %llu to %llu", opt, tool_shown(arg),
 			   (unsigned long long)min, (unsigned long long)max);
 	else if (r < 0)
 		tool_usage(t, "--%s '%s': not a number; give %llu to %llu (decimal digits)", opt,
-			   arg, (unsigned long long)min, (unsigned long long)max);
+			   tool_shown(arg), (unsigned long long)min, (unsigned long long)max);
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -189,18 +217,41 @@ int tool_opt_size(struct tool *t, const char *opt, const char *arg, uint64_t min
 	int r = ublkit_parse_size(arg, &v);
 
 	if (r == -EDOM)
-		tool_usage(t, "--%s %s: not a whole number of bytes", opt, arg);
+		tool_usage(t, "--%s %s: not a whole number of bytes", opt, tool_shown(arg));
 	else if (r == -ERANGE || (r == 0 && (v < min || v > max)))
-		tool_usage(t, "--%s %s: out of range; give %s to %s", opt, arg,
+		tool_usage(t, "--%s %s: out of range; give %s to %s", opt, tool_shown(arg),
 			   tool_format_size(min, a, sizeof(a)), tool_format_size(max, b, sizeof(b)));
 	else if (r < 0)
 		tool_usage(t, "--%s '%s': not a size; give bytes or a number with K, M, G, T, P "
 			   "or E (powers of 1024; KB, MB... are powers of 1000), such as 512M "
-			   "or 1.5G", opt, arg);
+			   "or 1.5G", opt, tool_shown(arg));
 	if (r < 0 || v < min || v > max)
 		return -EINVAL;
 	*ret = v;
 	return 0;
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+int tool_check_path(struct tool *t, const char *opt, const char *arg)
+{
+	if (!*arg)
+		tool_usage(t, "--%s: empty; give a path", opt);
+	else if (strlen(arg) >= PATH_MAX)
+		tool_usage(t, "--%s '%s': longer than a path may be (%d bytes)", opt,
+			   tool_shown(arg), PATH_MAX - 1);
+	else if (has_control(arg))
+		tool_usage(t, "--%s '%s': a path with control characters is not supported", opt,
+			   tool_shown(arg));
+	else
+		return 0;
+	return -EINVAL;
 }
 
 int tool_dev_id(struct tool *t, const char *s, uint32_t *id)
@@ -208,16 +259,17 @@ int tool_dev_id(struct tool *t, const char *s, uint32_t *id)
 	int r = ublkit_parse_dev_id(s, id);
 
 	if (r == -ERANGE)
-		tool_usage(t, "device id '%s': out of range; ids go from 0 to %u", s,
+		tool_usage(t, "device id '%s': out of range; ids go from 0 to %u", tool_shown(s),
 			   UBLKIT_DEV_ID_MAX);
 	else if (r < 0)
-		tool_usage(t, "'%s' is not a device id (a number, ublkbN or /dev/ublkbN)", s);
+		tool_usage(t, "'%s' is not a device id (a number N, ublkN, ublkbN, /dev/ublkbN, "
+			   "or ublkcN, /dev/ublkcN: the same device's control node)", tool_shown(s));
 	return r < 0 ? -EINVAL : 0;
 }
 
 const char *tool_format_size(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	double v = (double)bytes;
 	size_t u = 0;
 
@@ -266,6 +318,41 @@ static size_t utf8_seq(const unsigned char *s)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
+}
+
+/* A C1 control character (U+0080 to U+009F: CSI is U+009B) in UTF-8. */
+static bool is_c1(const unsigned char *s, size_t n)
+{
+	return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+}
+
+const char *tool_shown(const char *s)
+{
+	static char ring[4][TOOL_SHOWN_MAX + sizeof("...")];
+	static unsigned int next;
+	char *buf = ring[next++ % 4];
+	size_t o = 0, n;
+
+	if (!s)
+		return "(none)";
+	for (; *s; s += n) {
+		const unsigned char *u = (const unsigned char *)s;
+		bool bad;
+
+		n = u[0] >= 0x80 ? utf8_seq(u) : 1;
+		bad = n == 0 || u[0] < 0x20 || u[0] == 0x7f || is_c1(u, n);
+		if (o + (bad ? 1 : n) > TOOL_SHOWN_MAX)
+			break;
+		if (bad) {
+			buf[o++] = '?';
+			n = n ? n : 1;
+		} else {
+			memcpy(buf + o, s, n);
+			o += n;
+		}
+	}
+	memcpy(buf + o, *s ? "..." : "", *s ? sizeof("...") : 1);
+	return buf;
 }
 
 /*

@@ -9,6 +9,8 @@
 
 #include "ublkit/ublkit.h"
 
+struct option;
+
 /* Exit codes, documented in ublkit --help. */
 enum {
 	EXIT_OK = 0,
@@ -25,6 +27,7 @@ struct tool {
 	const char *prog;
 	const char *usage;	/* the running command's --help text */
 	char sub[32];		/* "dm create": a command with a verb */
+	char argv0[48];		/* "ublkit dm create": getopt's name for the command */
 };
 
 /* From here on the command is "PROG VERB" (in messages and hints); NULL:
@@ -61,10 +64,30 @@ int cmd_status(struct tool *t, int argc, char **argv);
  * and how to fix it); the tool adds its own summary. */
 void tool_show_library_errors(struct tool *t);
 
+/*
+ * getopt_long() for a command: its own messages (an unknown option, a
+ * missing value) name the command as "ublkit PROG", not only the verb.
+ */
+int tool_getopt(struct tool *t, int argc, char **argv, const char *shortopts,
+		const struct option *longopts);
+
+/*
+ * @s as it may be shown in a message: what a user typed can hold escape
+ * sequences that would drive the terminal, or be pages long. Control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 become '?', and
+ * more than TOOL_SHOWN_MAX bytes end in "...". The result lives until the
+ * fourth call after this one.
+ */
+#define TOOL_SHOWN_MAX 64
+const char *tool_shown(const char *s);
+
 /* Diagnostics to stderr, prefixed with the program name. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an error for @r (a negative errno) and return an exit code. */
 int tool_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* @what needs the running kernel, which a --sysroot does not reach:
+ * says so and returns EXIT_UNSUPPORTED. */
+int tool_not_in_sysroot(const char *what);
 
 /*
  * Usage errors. Every command checks all of its arguments before it
@@ -116,7 +139,11 @@ int tool_opt_uint(struct tool *t, const char *opt, const char *arg, uint64_t min
 int tool_opt_u16(struct tool *t, const char *opt, const char *arg, uint16_t max, uint16_t *ret);
 int tool_opt_size(struct tool *t, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		  uint64_t *ret);
-/* A device id ("3", "ublkb3", "/dev/ublkb3"): 0 or -EINVAL, said. */
+/* The value of --@opt is a path: not empty, shorter than PATH_MAX, no
+ * control character. 0 or -EINVAL, said. */
+int tool_check_path(struct tool *t, const char *opt, const char *arg);
+/* A device id ("3", "ublk3", "ublkb3", "/dev/ublkb3", and "ublkc3",
+ * "/dev/ublkc3": the same device's control node): 0 or -EINVAL, said. */
 int tool_dev_id(struct tool *t, const char *s, uint32_t *id);
 
 /* "1.5 GiB" style. */

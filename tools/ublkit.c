@@ -32,9 +32,11 @@ static const struct tool_cmd commands[] = {
 	{ "version", cmd_version, "print the version of the tool and the library" },
 };
 
+#define SYNOPSIS "Usage: ublkit [OPTIONS] COMMAND [ARGS...]\n"
+
 static void usage(FILE *f)
 {
-	fputs("Usage: ublkit [OPTIONS] COMMAND [ARGS...]\n"
+	fputs(SYNOPSIS
 	      "\n"
 	      "Serve and manage Linux ublk block devices.\n"
 	      "\n"
@@ -98,6 +100,32 @@ static const struct tool_cmd *find_command(const char *name)
 	return NULL;
 }
 
+/* The library context, with the sysroot of UBLKIT_SYSROOT or --sysroot. */
+static int context_new(struct tool *t, const char *sysroot)
+{
+	const char *env = getenv("UBLKIT_SYSROOT");
+	int r = ublkit_ctx_new(&t->ctx);
+
+	if (r < 0 && env)
+		return tool_usage(t, "UBLKIT_SYSROOT=%s: %s; give a directory, or unset it",
+				  tool_shown(env), strerror(-r));
+	if (r < 0)
+		return tool_fail(r, "cannot create a library context");
+	ublkit_ctx_set_log_fn(t->ctx, log_to_stderr, NULL);
+	/* The tool explains failures itself; library detail on request. */
+	if (t->verbose)
+		ublkit_ctx_set_log_priority(t->ctx, t->verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	else if (!getenv("UBLKIT_LOG"))
+		ublkit_ctx_set_log_priority(t->ctx, LOG_CRIT);
+	if (!sysroot)
+		return -1;
+	r = ublkit_ctx_set_sysroot(t->ctx, sysroot);
+	if (r < 0)
+		return tool_usage(t, "--sysroot %s: %s; give a directory", tool_shown(sysroot),
+				  strerror(-r));
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSROOT = 0x100 };
@@ -109,11 +137,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct tool t = { .prog = "ublkit" };
+	struct tool t = { .prog = "ublkit", .usage = SYNOPSIS };
 	const char *sysroot = NULL;
 	const struct tool_cmd *cmd;
 	int c, r;
 
+	/* getopt's messages name the program, not the path it was run by */
+	argv[0] = (char *)"ublkit";
 	while ((c = getopt_long(argc, argv, "+jvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': t.json = true; break;
@@ -121,7 +151,7 @@ int main(int argc, char **argv)
 		case OPT_SYSROOT: sysroot = optarg; break;
 		case 'V': argv[optind - 1] = (char *)"version"; optind--; goto dispatch;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default: return tool_usage(&t, NULL);
 		}
 	}
 dispatch:
@@ -129,33 +159,19 @@ dispatch:
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (sysroot && !*sysroot)
+		return tool_usage(&t, "--sysroot: empty; give a directory");
 	cmd = find_command(argv[optind]);
-	if (!cmd) {
-		tool_error("unknown command '%s'; see 'ublkit --help'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	r = ublkit_ctx_new(&t.ctx);
-	if (r < 0 && getenv("UBLKIT_SYSROOT")) {
-		tool_fail(r, "UBLKIT_SYSROOT=%s", getenv("UBLKIT_SYSROOT"));
-		return EXIT_USAGE;
-	}
-	if (r < 0)
-		return tool_fail(r, "cannot create a library context");
-	ublkit_ctx_set_log_fn(t.ctx, log_to_stderr, NULL);
-	/* The tool explains failures itself; library detail on request. */
-	if (t.verbose)
-		ublkit_ctx_set_log_priority(t.ctx, t.verbose > 1 ? LOG_DEBUG : LOG_INFO);
-	else if (!getenv("UBLKIT_LOG"))
-		ublkit_ctx_set_log_priority(t.ctx, LOG_CRIT);
-	if (sysroot) {
-		r = ublkit_ctx_set_sysroot(t.ctx, sysroot);
-		if (r < 0) {
-			tool_fail(r, "--sysroot %s", sysroot);
-			ublkit_ctx_unref(t.ctx);
-			return EXIT_USAGE;
-		}
+	if (!cmd)
+		return tool_usage(&t, "unknown command '%s'; see 'ublkit --help'",
+				  tool_shown(argv[optind]));
+	r = context_new(&t, sysroot);
+	if (r >= 0) {
+		ublkit_ctx_unref(t.ctx);
+		return r;
 	}
 	t.prog = cmd->name;
+	t.usage = NULL;
 	argv += optind;
 	argc -= optind;
 	optind = 0;

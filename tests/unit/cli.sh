@@ -186,6 +186,8 @@ usage_error "add: a stray argument" add --target null --size 1G stray
 usage_error "add: --file with a newline" add --target file --file "$(printf '/tmp/a\nid=3')"
 contains err "control characters" "add says why the path is refused"
 expect 3 "add: good arguments meet the missing driver" "$UBLKIT" --sysroot "$root" add --target null --size 1.5G
+contains err "this kernel has no ublk driver" "add says the kernel lacks ublk"
+contains err "ublkit doctor" "add says where to look next"
 expect 3 "add: sizes with KiB and KB" "$UBLKIT" --sysroot "$root" add --target null --size 1536KiB --max-io 64KiB --block-size 4096
 
 # swap on: the label and the parameters before anything is looked at
@@ -327,6 +329,142 @@ contains out 'matches at most 1 namespace' "the stripe's problem says why"
 for f in "$top_srcdir"/examples/*.conf; do
 	expect 0 "example $(basename "$f") passes check-config" "$UBLKIT" check-config "$f"
 done
+
+# ---- the system out of reach: a message, never a silent exit ----------------
+expect 3 "info under a sysroot" "$UBLKIT" --sysroot "$root" info 1
+contains err "sysroot" "info says the sysroot is the reason"
+expect 3 "del under a sysroot" "$UBLKIT" --sysroot "$root" del 1
+contains err "sysroot" "del says the sysroot is the reason"
+expect 3 "recover under a sysroot" "$UBLKIT" --sysroot "$root" recover 1
+contains err "sysroot" "recover says the sysroot is the reason"
+expect 3 "dm watch under a sysroot" "$UBLKIT" --sysroot "$root" dm watch --count 1
+contains err "sysroot" "dm watch says the sysroot is the reason"
+expect 3 "dm status under a sysroot" "$UBLKIT" --sysroot "$root" dm status x
+contains err "sysroot" "dm status says the sysroot is the reason"
+
+# ---- dm create: options that do not fit the kind, the builders' ranges -------
+for args in "linear l0 --device 259:1 --chunk 64K" "linear l0 --device 259:1 --id 3" \
+	"linear l0 --device 259:1 --error-if-no-space" "linear l0 --device 259:1 --block-size 64K" \
+	"crypt c0 --device 259:1 --mode writeback" "striped s0 --device 259:1 --device 259:2 --offset 1M" \
+	"thin t0 --pool p0 --size 1G --device 259:1" "cache c0 --metadata 259:1 --fast 259:2 --slow 259:3 --data 259:4" \
+	"thin-pool p0 --metadata 259:1 --data 259:2 --mode writeback" \
+	"linear l0 --device 259:1 --metadata-offset 1M"; do
+	# shellcheck disable=SC2086
+	usage_error "dm create $args" dm create $args
+	contains err "does not apply; it is for" "dm create $args: the option's kinds are named"
+done
+usage_error "dm create linear: --chunk" dm create linear l0 --device 259:1 --chunk 64K
+contains err "dm create linear: --chunk does not apply; it is for striped$" "--chunk is for striped"
+usage_error "dm create linear: --block-size" dm create linear l0 --device 259:1 --block-size 64K
+contains err "it is for thin-pool and cache$" "--block-size is for thin-pool and cache"
+usage_error "dm create linear: two devices" dm create linear l0 --device 259:1 --device 259:2
+contains err "given twice" "a second --device is refused"
+usage_error "dm create thin-pool: two --metadata" dm create thin-pool p0 --metadata 259:1 --metadata 259:3 --data 259:2
+usage_error "dm reload: --read-only" dm reload linear l0 --device 259:1 --read-only
+contains err "is for create" "--read-only is for create"
+for chunk in 12K 0 2K 1000K 1.5M; do
+	usage_error "dm create striped --chunk $chunk" dm create striped s0 --device 259:1 --device 259:2 --chunk "$chunk"
+	contains err "power of two of at least 4K" "--chunk $chunk: the rule is said"
+done
+for bs in 1K 0 96K 2G; do
+	usage_error "dm create thin-pool --block-size $bs" dm create thin-pool p0 --metadata 259:1 --data 259:2 --block-size "$bs"
+	contains err "multiple of 64K from 64K to 1G" "thin-pool --block-size $bs: the rule is said"
+done
+for bs in 16K 48K 2G; do
+	usage_error "dm create cache --block-size $bs" dm create cache c0 --metadata 259:1 --fast 259:2 --slow 259:3 --block-size "$bs"
+	contains err "multiple of 32K from 32K to 1G" "cache --block-size $bs: the rule is said"
+done
+usage_error "dm create: a --device with an escape" dm create linear l0 --device "$(printf '/dev/\033[2J')"
+contains err "control characters" "a device path with control characters is refused"
+for d in 259:2 259:3; do
+	mkdir -p "$root/sys/dev/block/$d" && echo 2097152 >"$root/sys/dev/block/$d/size"
+done
+expect 3 "dm create striped with a good chunk meets the missing kernel" "$UBLKIT" --sysroot "$root" dm create striped s1 --device 259:1 --device 259:2 --chunk 4K
+contains err "sysroot" "dm create says the sysroot is the reason"
+expect 3 "dm create cache with a 32K block meets the missing kernel" "$UBLKIT" --sysroot "$root" dm create cache c1 --metadata 259:1 --fast 259:2 --slow 259:3 --block-size 32K
+
+# ---- messages state the real rule ------------------------------------------
+usage_error "add --block-size 0" add --target null --size 1G --block-size 0
+contains err "block-size 0: out of range; give a power of two from 512 to 4096" "--block-size 0: the rule"
+usage_error "add --physical-block-size 0" add --target null --size 1G --physical-block-size 0
+contains err "a power of two from the block size to 64K" "--physical-block-size 0: the rule"
+usage_error "add --max-io 0" add --target null --size 1G --max-io 0
+contains err "max-io 0: out of range; give a multiple of 4K from 4K to 1M" "--max-io 0: the rule"
+usage_error "add --max-io 8G" add --target null --size 1G --max-io 8G
+contains err "multiple of 4K from 4K to 1M" "--max-io 8G: the rule"
+usage_error "add --size 16E" add --target null --size 16E
+contains err "16.0 EiB" "the largest size is in EiB"
+usage_error "dm create --offset 16E" dm create linear l0 --device 259:1 --offset 16E
+contains err "16.0 EiB" "dm: the largest size is in EiB"
+
+# ---- what a user typed is shown printable and short ------------------------
+esc=$(printf '\033')
+printable() { # printable DESCRIPTION: stderr holds no escape and no long line
+	if grep -q "$esc" "$tmp/err" || [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$tmp/err")" -gt 300 ]
+	then bad "$1"; sed 's/^/# /' "$tmp/err" | cat -v; else ok "$1"; fi
+}
+long=$(printf '%05000d' 0 | tr 0 x)
+usage_error "info: an id with an escape" info "$(printf '\033[31mX')"
+printable "info shows the id printable"
+contains err "?\[31mX" "info shows the id"
+usage_error "add: a target with an escape" add --target "$(printf '\033[2J')" --size 1G
+printable "add shows the target printable"
+usage_error "add: a target with a C1 CSI" add --target "$(printf 'a\302\2332J')" --size 1G
+if grep -q "$(printf '\302\233')" "$tmp/err"; then bad "a C1 control is not shown"; else ok "a C1 control is not shown"; fi
+usage_error "add: a target of 5000 bytes" add --target "$long" --size 1G
+printable "add cuts a long target"
+contains err "x\.\.\." "a cut name says so"
+expect 1 "nvme info: a device with an escape" "$UBLKIT" nvme info "$(printf 'nvme0n1\033[2J')"
+printable "nvme info shows the device printable"
+expect 1 "nvme info: a device of 5000 bytes" "$UBLKIT" nvme info "$long"
+printable "nvme info cuts a long device"
+usage_error "an unknown command with an escape" "$(printf '\033[2Jx')"
+printable "an unknown command is shown printable"
+usage_error "an unknown dm command with an escape" dm "$(printf '\033[2Jx')"
+printable "an unknown dm command is shown printable"
+usage_error "an unknown dm kind with an escape" dm create "$(printf '\033[2Jx')" n
+printable "an unknown dm kind is shown printable"
+usage_error "dm create cache: a --mode with an escape" dm create cache c0 --metadata 259:1 --fast 259:2 --slow 259:3 --mode "$(printf '\033[2J')"
+printable "dm shows the --mode printable"
+usage_error "a stray argument with an escape" list "$(printf '\033[2Jx')"
+printable "a stray argument is shown printable"
+expect 1 "check-config: a path with a newline" "$UBLKIT" check-config "$(printf '%s/a\nb' "$tmp")"
+contains err "a?b" "check-config shows the path on one line"
+if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok "one line for a path with a newline"; else bad "one line for a path with a newline"; fi
+printf '[Rule a]\nMatchNSID=1\nCreate=ublk\n' >"$tmp/apply.conf"
+expect 1 "apply: a namespace with an escape" "$UBLKIT" apply --config "$tmp/apply.conf" "$(printf 'nvme0n1\033[2J')"
+printable "apply shows the namespace printable"
+expect 1 "apply: a namespace of 5000 bytes" "$UBLKIT" apply --config "$tmp/apply.conf" "$long"
+printable "apply cuts a long namespace"
+
+# ---- usage errors: the synopsis everywhere, getopt names the command -------
+usage_error "an unknown command has the synopsis" frobnicate
+usage_error "--sysroot to a missing directory has the synopsis" --sysroot "$tmp/nope" doctor
+contains err "give a directory" "--sysroot says what it takes"
+usage_error "--sysroot ''" --sysroot '' doctor
+contains err "sysroot: empty" "an empty --sysroot is refused"
+expect 2 "a bad UBLKIT_SYSROOT has the synopsis" env UBLKIT_SYSROOT="$tmp/nope" "$UBLKIT" doctor
+contains err "^Usage: ublkit" "a bad UBLKIT_SYSROOT shows the synopsis"
+usage_error "an unknown global option" --frob doctor
+contains err "^ublkit: unrecognized option '--frob'" "getopt names the program, not its path"
+usage_error "swap on --file without a value" swap on --file
+contains err "^ublkit swap on: option '--file' requires an argument" "getopt names 'ublkit swap on'"
+usage_error "dm create linear -x" dm create linear l0 --device 259:1 -x
+contains err "^ublkit dm create: invalid option -- 'x'" "getopt names 'ublkit dm create'"
+usage_error "status --frob" status --frob
+contains err "^ublkit status: unrecognized option '--frob'" "getopt names 'ublkit status'"
+usage_error "del --timeout without a value" del 1 --timeout
+contains err "^ublkit del: option '--timeout' requires an argument" "getopt names 'ublkit del'"
+
+# ---- small leniencies -------------------------------------------------------
+usage_error "modprobe -- -x" modprobe -- -x
+contains err "not starting with '-'" "modprobe says a name may not start with '-'"
+usage_error "del: the same id twice" del 1 1
+contains err "given twice" "del says an id is given twice"
+usage_error "del: the same device in two spellings" del 1 /dev/ublkb1
+expect 3 "/dev/ublkc5 names device 5" "$UBLKIT" --sysroot "$root" info /dev/ublkc5
+usage_error "a bad id lists every spelling" info /dev/ublkx5
+contains err "ublkcN, /dev/ublkcN" "the id message names the control node spellings"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -35,12 +35,13 @@ static void check_refused(int r, const char *what)
 static void test_module_names(void)
 {
 	static const char *const good[] = { "ublk_drv", "dm-mod", "dm_crypt", "nvme", "X9",
-					    "a", "-", "_", "azAZ09" };
+					    "a", "_", "a-", "azAZ09" };
 	/* the characters right outside a-z, A-Z and 0-9 */
 	static const char *const bad[] = { "", "../../etc/passwd", "a/b", ".", "..", "ublk drv",
 					   "ublk_drv\n", "ublk\tdrv", "dm.crypt", "pci:v*",
 					   "ublk_drv ", " ublk_drv", "mod\x7f", "\xc3\xa9t\xc3\xa9",
-					   "a;b", "$(x)", "a`", "a{", "a@", "a[", "a/", "a:" };
+					   "a;b", "$(x)", "a`", "a{", "a@", "a[", "a/", "a:",
+					   "-", "-x", "--help" };
 	struct ublkit_ctx *ctx = test_ctx();
 
 	char *s;
@@ -75,7 +76,7 @@ static void test_module_names(void)
 	CHECK(!strchr(test_last_error, '\033'));
 	CHECK(strstr(test_last_error, "a?[2Jb"));
 	CHECK_STREQ(test_last_error, "'a?[2Jb' is not a module name: 1 to 55 letters, digits, "
-		    "'_' and '-' (such as ublk_drv or dm-crypt)");
+		    "'_' and '-', not starting with '-' (such as ublk_drv or dm-crypt)");
 	ublkit_ctx_unref(ctx);
 }
 
@@ -241,6 +242,12 @@ static void test_printable(void)
 	CHECK_STREQ(name_printable("0123456789", buf, sizeof(buf)), "0123456");
 	CHECK_STREQ(name_printable(NULL, buf, sizeof(buf)), "");
 	CHECK_STREQ(name_printable("x", buf, 0), "");
+	/* C1 controls (CSI), stray bytes and overlong forms are not shown; a
+	 * character that does not fit is left out whole */
+	CHECK_STREQ(name_printable("a\xc2\x9b" "2J", buf, sizeof(buf)), "a?2J");
+	CHECK_STREQ(name_printable("\x9b\xff\xc0\xaf", buf, sizeof(buf)), "????");
+	CHECK_STREQ(name_printable("\xc3\xa9t\xc3\xa9", buf, sizeof(buf)), "\xc3\xa9t\xc3\xa9");
+	CHECK_STREQ(name_printable("abcdef\xc3\xa9", buf, sizeof(buf)), "abcdef");
 	CHECK(name_has_control("a\x01"));
 	CHECK(!name_has_control("a b\xc3\xa9"));
 }

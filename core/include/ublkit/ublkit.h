@@ -117,7 +117,8 @@ int ublkit_kernel_release(struct ublkit_ctx *ctx, char *buf, size_t size);
 
 /*
  * Whether @name can be a module name: 1 to UBLKIT_KMOD_NAME_MAX letters,
- * digits, '_' and '-' (the two are the same to the kernel). 0, or -EINVAL
+ * digits, '_' and '-' (the two are the same to the kernel), not starting
+ * with '-' (it would read as an option to modprobe). 0, or -EINVAL
  * with a logged message that says what is allowed. Every ublkit_kmod_*()
  * function checks its name this way before it looks for the module.
  */
