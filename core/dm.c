@@ -931,8 +931,13 @@ int dm_thin_table_ref(const char *table, dev_t *pool, uint32_t *thin_id)
 {
 	const char *line = table;
 
-	for (int k = 0; k < 3; k++)
-		line += strcspn(line, " ") + 1;
+	/* start, length, type: a device created but never loaded has no table ("") */
+	for (int k = 0; k < 3; k++) {
+		line += strcspn(line, " ");
+		if (!*line)
+			return -EINVAL;
+		line++;
+	}
 	return thin_params_ref(line, pool, thin_id);
 }
 
