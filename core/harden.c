@@ -1005,9 +1005,33 @@ static void preflight_memlock(struct preflight *pf)
 		      limit >> 10);
 }
 
+/* Digits at *@s, at most 9 of them (no sign, no blanks): the number, @s moved past. */
+static int version_number(const char **s)
+{
+	int n = 0, k = 0;
+
+	for (; **s >= '0' && **s <= '9'; (*s)++, k++) {
+		if (k == 9)
+			return -EINVAL;
+		n = n * 10 + (**s - '0');
+	}
+	return k ? n : -EINVAL;
+}
+
 int kernel_release_version(const char *rel, int *major, int *minor)
 {
-	return sscanf(rel, "%d.%d", major, minor) == 2 ? 0 : -EINVAL;
+	const char *s = rel;
+	int ma, mi;
+
+	ma = version_number(&s);
+	if (ma < 0 || *s++ != '.')
+		return -EINVAL;
+	mi = version_number(&s);
+	if (mi < 0)
+		return -EINVAL;
+	*major = ma;
+	*minor = mi;
+	return 0;
 }
 
 static int kernel_version(struct ublkit_ctx *ctx, int *major, int *minor)

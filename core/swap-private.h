@@ -68,7 +68,8 @@ int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **
 /* harden.c: how many mounts of a mountinfo file propagate ("shared:N"
  * before " - "), the first one's mount point in @first. */
 int mountinfo_count_shared(FILE *f, char *first, size_t size);
-/* harden.c: "MAJOR.MINOR..." of a kernel release; -EINVAL otherwise. */
+/* harden.c: "MAJOR.MINOR..." of a kernel release (digits only, each
+ * below 10^9); -EINVAL for anything else. */
 int kernel_release_version(const char *rel, int *major, int *minor);
 
 #endif
