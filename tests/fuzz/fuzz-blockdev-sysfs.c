@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,25 +31,13 @@ static struct ublkit_ctx *ctx;
 static char root[4096];
 static char block[4200];	/* ROOT/sys/dev/block */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void cleanup(void)
-{
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char p[4300];
 
-	snprintf(root, sizeof(root), "%s/ublkit-fuzz.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root) || ublkit_ctx_new(&ctx) < 0 || ublkit_ctx_set_sysroot(ctx, root) < 0)
+	snprintf(root, sizeof(root), "%s", fuzz_root());
+	if (ublkit_ctx_new(&ctx) < 0 || ublkit_ctx_set_sysroot(ctx, root) < 0)
 		abort();
-	atexit(cleanup);
 	snprintf(p, sizeof(p), "%s/sys", root);
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/sys/dev", root);
@@ -137,7 +124,7 @@ static void build(struct tree *t, const char *text, size_t size)
 	const char *line = text, *end = text + size;
 	char p[4300];
 
-	nftw(block, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rm_tree(block);
 	mkdir(block, 0755);
 	snprintf(p, sizeof(p), "%s/259:0", block);
 	mkdir(p, 0755);

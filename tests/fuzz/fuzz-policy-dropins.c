@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,16 +56,6 @@ struct part {
 static struct ublkit_ctx *ctx;
 static char root[4096];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void cleanup(void)
-{
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void mkdirs(const char *rel)
 {
 	char p[4200];
@@ -84,12 +73,9 @@ static void mkdirs(const char *rel)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(root, sizeof(root), "%s/ublkit-fuzz.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root) || ublkit_ctx_new(&ctx) < 0 || ublkit_ctx_set_sysroot(ctx, root) < 0)
+	snprintf(root, sizeof(root), "%s", fuzz_root());
+	if (ublkit_ctx_new(&ctx) < 0 || ublkit_ctx_set_sysroot(ctx, root) < 0)
 		abort();
-	atexit(cleanup);
 	mkdirs("/etc/ublkit/ublkit.conf.d");
 	mkdirs("/run/ublkit/ublkit.conf.d");
 	mkdirs("/usr/lib/ublkit/ublkit.conf.d");

@@ -34,6 +34,20 @@ static void check_state(const struct run_state *s)
 	}
 }
 
+/* The same state (the bytes after a string's end may differ). */
+static void check_same(const struct run_state *a, const struct run_state *b)
+{
+	FUZZ_ASSERT(!strcmp(a->name, b->name) && !strcmp(a->rule, b->rule));
+	FUZZ_ASSERT(a->create == b->create && a->n_members == b->n_members &&
+		    a->n_made == b->n_made);
+	for (unsigned int i = 0; i < a->n_members; i++)
+		FUZZ_ASSERT(!strcmp(a->member[i].identity, b->member[i].identity) &&
+			    !strcmp(a->member[i].dev, b->member[i].dev));
+	for (unsigned int i = 0; i < a->n_made; i++)
+		FUZZ_ASSERT(a->made[i].kind == b->made[i].kind &&
+			    !strcmp(a->made[i].what, b->made[i].what));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct run_state s, again;
@@ -47,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = run_state_format(&s, out, sizeof(out));
 		FUZZ_ASSERT(n > 0 && (size_t)n == strlen(out));
 		FUZZ_ASSERT(run_state_parse(out, &again) == 0);
-		FUZZ_ASSERT(memcmp(&s, &again, sizeof(s)) == 0);
+		check_same(&s, &again);
 	}
 	free(text);
 	return 0;
