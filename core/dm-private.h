@@ -108,5 +108,11 @@ struct dm_dev_entry {
 	bool seen;
 };
 int dm_list_entries(struct ublkit_ctx *ctx, struct dm_dev_entry **ret);
+/*
+ * The pool (MAJ:MIN) and thin id of a thin device's table text, as
+ * struct ublkit_dm_device keeps it ("0 LENGTH thin MAJ:MIN ID ..."):
+ * 0, or -EINVAL when @table is no such line.
+ */
+int dm_thin_table_ref(const char *table, dev_t *pool, uint32_t *thin_id);
 
 #endif

@@ -903,15 +903,42 @@ static int create_parts(struct ublkit_ctx *ctx, const char *owner, struct ublkit
 	return 0;
 }
 
-/* The thin id of a "thin" table line's parameters on pool @pool, or -1. */
-static long long thin_id_of(const char *params, dev_t pool)
+/* The pool and thin id of a "thin" table line's parameters ("MAJ:MIN ID ..."). */
+static int thin_params_ref(const char *params, dev_t *pool, uint32_t *thin_id)
 {
 	unsigned int maj, min;
 	unsigned long long id;
 
-	if (sscanf(params, "%u:%u %llu", &maj, &min, &id) != 3 || makedev(maj, min) != pool)
+	if (sscanf(params, "%u:%u %llu", &maj, &min, &id) != 3 || id > UINT32_MAX)
+		return -EINVAL;
+	*pool = makedev(maj, min);
+	*thin_id = (uint32_t)id;
+	return 0;
+}
+
+/* The thin id of a "thin" table line's parameters on pool @pool, or -1. */
+static long long thin_id_of(const char *params, dev_t pool)
+{
+	dev_t on;
+	uint32_t id;
+
+	if (thin_params_ref(params, &on, &id) < 0 || on != pool)
 		return -1;
-	return (long long)id;
+	return id;
+}
+
+int dm_thin_table_ref(const char *table, dev_t *pool, uint32_t *thin_id)
+{
+	const char *line = table;
+
+	/* start, length, type: a device created but never loaded has no table ("") */
+	for (int k = 0; k < 3; k++) {
+		line += strcspn(line, " ");
+		if (!*line)
+			return -EINVAL;
+		line++;
+	}
+	return thin_params_ref(line, pool, thin_id);
 }
 
 /* One more than the highest id of the thin volumes of ublkit's on @pool. */
@@ -922,17 +949,12 @@ static uint32_t next_thin_id(struct ublkit_ctx *ctx, dev_t pool)
 	int n = ublkit_dm_list(ctx, 0, &v);
 
 	for (int i = 0; i < n; i++) {
-		const char *line = v[i]->table;
+		dev_t on;
+		uint32_t id;
 
-		if (!strcmp(v[i]->type, "thin") && line) {
-			long long id;
-
-			for (int k = 0; k < 3; k++)
-				line += strcspn(line, " ") + 1;
-			id = thin_id_of(line, pool);
-			if (id > max)
-				max = id;
-		}
+		if (!strcmp(v[i]->type, "thin") && v[i]->table &&
+		    dm_thin_table_ref(v[i]->table, &on, &id) == 0 && on == pool && id > max)
+			max = id;
 		ublkit_dm_device_unref(v[i]);
 	}
 	free(v);
@@ -1318,14 +1340,12 @@ static int remove_all(struct ublkit_ctx *ctx, const char *name)
 		return -EBUSY;
 	}
 	if (d->kind == UBLKIT_DM_THIN) {
-		const char *line = d->table;
-		unsigned int maj, min;
+		dev_t on;
+		uint32_t id;
 
-		for (int k = 0; k < 3; k++)
-			line += strcspn(line, " ") + 1;
-		if (sscanf(line, "%u:%u %lld", &maj, &min, &thin_id) != 3 ||
-		    dev_name_of(ctx, makedev(maj, min), pool, sizeof(pool)) < 0)
-			thin_id = -1;
+		if (dm_thin_table_ref(d->table, &on, &id) == 0 &&
+		    dev_name_of(ctx, on, pool, sizeof(pool)) >= 0)
+			thin_id = id;
 	}
 	r = remove_one(ctx, name, true);
 	if (r == -EBUSY && holder_of(ctx, name, d->devnum, 1, why, sizeof(why)) > 0) {

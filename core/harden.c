@@ -508,20 +508,11 @@ static int count_threads(struct ublkit_ctx *ctx, const char *pid)
 	return n;
 }
 
-/* Mount points that share propagation events ("shared:N" in mountinfo). */
-static int count_shared_mounts(struct ublkit_ctx *ctx, const char *pid, char *first,
-			       size_t size)
+int mountinfo_count_shared(FILE *f, char *first, size_t size)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	char line[4096], p[4096];
-	int r, n = 0;
+	char line[4096];
+	int n = 0;
 
-	r = ublkit_pathf(ctx, p, sizeof(p), "/proc/%s/mountinfo", pid);
-	if (r < 0)
-		return r;
-	f = fopen(p, "re");
-	if (!f)
-		return neg_errno();
 	while (fgets(line, sizeof(line), f)) {
 		char *sep = strstr(line, " - ");
 		char *shared = strstr(line, " shared:");
@@ -535,6 +526,23 @@ static int count_shared_mounts(struct ublkit_ctx *ctx, const char *pid, char *fi
 		}
 	}
 	return n;
+}
+
+/* Mount points that share propagation events ("shared:N" in mountinfo). */
+static int count_shared_mounts(struct ublkit_ctx *ctx, const char *pid, char *first,
+			       size_t size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char p[4096];
+	int r;
+
+	r = ublkit_pathf(ctx, p, sizeof(p), "/proc/%s/mountinfo", pid);
+	if (r < 0)
+		return r;
+	f = fopen(p, "re");
+	if (!f)
+		return neg_errno();
+	return mountinfo_count_shared(f, first, size);
 }
 
 static void judge_mounts(struct ublkit_ctx *ctx, struct ublkit_harden_report *r, const char *pid)
@@ -997,6 +1005,35 @@ static void preflight_memlock(struct preflight *pf)
 		      limit >> 10);
 }
 
+/* Digits at *@s, at most 9 of them (no sign, no blanks): the number, @s moved past. */
+static int version_number(const char **s)
+{
+	int n = 0, k = 0;
+
+	for (; **s >= '0' && **s <= '9'; (*s)++, k++) {
+		if (k == 9)
+			return -EINVAL;
+		n = n * 10 + (**s - '0');
+	}
+	return k ? n : -EINVAL;
+}
+
+int kernel_release_version(const char *rel, int *major, int *minor)
+{
+	const char *s = rel;
+	int ma, mi;
+
+	ma = version_number(&s);
+	if (ma < 0 || *s++ != '.')
+		return -EINVAL;
+	mi = version_number(&s);
+	if (mi < 0)
+		return -EINVAL;
+	*major = ma;
+	*minor = mi;
+	return 0;
+}
+
 static int kernel_version(struct ublkit_ctx *ctx, int *major, int *minor)
 {
 	char rel[128];
@@ -1004,7 +1041,7 @@ static int kernel_version(struct ublkit_ctx *ctx, int *major, int *minor)
 
 	if (r < 0)
 		return r;
-	return sscanf(rel, "%d.%d", major, minor) == 2 ? 0 : -EINVAL;
+	return kernel_release_version(rel, major, minor);
 }
 
 /* 1: the kernel knows PR_SET_IO_FLUSHER, 0: it does not, <0: unknown. */

@@ -105,14 +105,26 @@ static bool module_path_is(const char *p, size_t len, const char *name)
 	return ublkit_streq_module(stem, name);
 }
 
+int module_index_find(FILE *f, const char *name)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		size_t len = strcspn(line, ":\n");
+
+		if (module_path_is(line, len, name))
+			return 1;
+	}
+	return 0;
+}
+
 /* Search a depmod text index under /lib/modules/RELEASE for @name. */
 static int module_index_has(struct ublkit_ctx *ctx, const char *index, const char *name)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
 	char rel[256], p[4096];
-	size_t cap = 0;
-	ssize_t n;
 	int r;
 
 	r = ublkit_kernel_release(ctx, rel, sizeof(rel));
@@ -124,13 +136,7 @@ static int module_index_has(struct ublkit_ctx *ctx, const char *index, const cha
 	f = fopen(p, "re");
 	if (!f)
 		return neg_errno();
-	while ((n = getline(&line, &cap, f)) > 0) {
-		size_t len = strcspn(line, ":\n");
-
-		if (module_path_is(line, len, name))
-			return 1;
-	}
-	return 0;
+	return module_index_find(f, name);
 }
 
 static void module_sysfs_name(const char *name, char *buf, size_t size)

@@ -65,5 +65,11 @@ int blockdev_partitions(struct ublkit_ctx *ctx, unsigned int maj, unsigned int m
 /* harden.c: the hardening profile of a server with these UBLKIT_DEV_*
  * flags; -ENODATA when the device does not back swap. */
 int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
+/* harden.c: how many mounts of a mountinfo file propagate ("shared:N"
+ * before " - "), the first one's mount point in @first. */
+int mountinfo_count_shared(FILE *f, char *first, size_t size);
+/* harden.c: "MAJOR.MINOR..." of a kernel release (digits only, each
+ * below 10^9); -EINVAL for anything else. */
+int kernel_release_version(const char *rel, int *major, int *minor);
 
 #endif

@@ -118,4 +118,10 @@ int write_file_atomic(const char *path, const char *data, size_t len);
 /* Undo the octal escapes (\\040) of /proc/mounts, mountinfo and /proc/swaps, in place. */
 void unescape_octal(char *s);
 
+/* kernel modules (kmod.c) */
+/* Does a depmod text index (modules.builtin, modules.dep: a module path
+ * per line, "kernel/drivers/block/ublk_drv.ko[.xz][: deps]") name module
+ * @name ('-' and '_' alike)? 1 yes, 0 no. */
+int module_index_find(FILE *f, const char *name);
+
 #endif

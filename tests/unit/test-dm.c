@@ -658,6 +658,38 @@ static void test_sysroot(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* A thin device's table: its pool and thin id (what remove and the next id read). */
+static void test_thin_table_ref(void)
+{
+	static const char *const bad[] = {
+		"",				/* no table: created, never loaded */
+		"0",
+		"0 2048",
+		"0 2048 thin",
+		"0 2048 thin ",
+		"0 2048 thin 253:3",
+		"0 2048 thin 253:3 x",
+		"0 2048 thin 253:3 4294967296",
+	};
+	dev_t pool;
+	uint32_t id;
+
+	CHECK_EQ(dm_thin_table_ref("0 2048 thin 253:3 7", &pool, &id), 0);
+	CHECK_EQ(major(pool), 253u);
+	CHECK_EQ(minor(pool), 3u);
+	CHECK_EQ(id, 7u);
+	CHECK_EQ(dm_thin_table_ref("0 2048 thin 253:3 0 252:9", &pool, &id), 0);
+	CHECK_EQ(id, 0u);
+	/* exactly as long as the text, as the device's table is */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *t = strdup(bad[i]);
+
+		CHECK(t);
+		CHECK_EQ(dm_thin_table_ref(t, &pool, &id), -EINVAL);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_kinds);
@@ -673,6 +705,7 @@ int main(void)
 	RUN(test_status_cache);
 	RUN(test_status_geometry);
 	RUN(test_names);
+	RUN(test_thin_table_ref);
 	RUN(test_sysroot);
 	if (root)
 		fake_root_free(root);

@@ -485,6 +485,19 @@ static void test_preflight_unprivileged(void)
 	preflight(root, &s);
 	c = find(&s, "swap-io-flusher");
 	CHECK(c && c->level == UBLKIT_CHECK_FAIL && strstr(c->fix, "5.6"));
+	/* a release that does not start MAJOR.MINOR in digits is unknown, not a version */
+	{
+		static const char *const odd[] = { "+5.6\n", " 6.1\n", "-6.1\n", "6.-1\n",
+						   "6. 1\n", "4294967302.1\n", "6.99999999999\n",
+						   "6\n", "v6.1\n" };
+
+		for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+			fake_write(root, "/proc/sys/kernel/osrelease", odd[i]);
+			preflight(root, &s);
+			c = find(&s, "swap-io-flusher");
+			CHECK(c && c->level == UBLKIT_CHECK_WARN && strstr(c->message, "unknown"));
+		}
+	}
 	fake_root_free(root);
 }
 
