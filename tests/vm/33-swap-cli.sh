@@ -131,8 +131,10 @@ nothing_left "the forced swap"
 
 # In use by someone else: refused even with --force, and left as it was.
 force_refused() { # WHAT: --force refused, nothing of ublkit's made
+	local made
 	assert_fails ublkit swap on --force --file "$ns"
-	[[ -z $(compgen -G '/dev/ublkb*') ]] || fail "a ublk block device was made: $(compgen -G '/dev/ublkb*')"
+	made=$(compgen -G '/dev/ublkb*' || true)
+	[[ -z $made ]] || fail "a ublk block device was made: $made"
 	nothing_left "$1"
 }
 ns_real=$(readlink -f "$ns")
