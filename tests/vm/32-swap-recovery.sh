@@ -2,8 +2,10 @@
 # A swap server with user recovery is killed (kill -9) while a process
 # that touches 175% of RAM has hundreds of MiB in swap; 'ublkit recover'
 # starts a new server under that pressure, the device comes back LIVE,
-# every page of the process still verifies, and the new server is
-# hardened like the first.
+# every page of the process still verifies, no task hangs, and the new
+# server is hardened like the first: sampled once a second while the
+# pressure goes on, it has VmSwap 0, VmLck covering VmRSS and IO_FLUSHER
+# on every thread, and 'ublkit info' calls it swap-safe.
 # vm-mem: 512
 # vm-timeout: 720
 . "$(dirname "$0")/lib.sh"
@@ -46,9 +48,33 @@ crash >"$PWD/crash.log" 2>&1 &
 crash_pid=$!
 swap_bg_pids+=("$crash_pid")
 
+# The sampler of run_eater follows the first server's pid, gone at the
+# crash. This one waits for 'ublkit recover' to name the new server, asks
+# 'ublkit info' about it once while the eater runs, and samples it until
+# the test stops it. Builtins only while waiting, as in the sampler.
+follow_recovered() { # SAMPLES
+	local txt='' pid
+	until [[ $txt =~ \"server_pid\":\ *([0-9]+) ]] && [[ $txt == *'"state": "live"'* ]]; do
+		sleep 1
+		IFS= read -r -d '' txt 2>/dev/null <"$PWD/recover.json" || true
+	done
+	pid=${BASH_REMATCH[1]}
+	echo "$pid" >"$PWD/recovered.pid"
+	(sleep 5 && ublkit info --json "$swap_id" >"$PWD/recovered.info" 2>&1) &
+	swap_sampler "$pid" "$1"
+}
+recovered_samples=$PWD/recovered.samples
+: >"$recovered_samples"
+: >"$recovered_samples.threads"
+follow_recovered "$recovered_samples" &
+follow_pid=$!
+swap_bg_pids+=("$follow_pid")
+
 run_eater "$pct" "$secs" recovery
 wait "$crash_pid" || true
 cat "$PWD/crash.log"
+kill "$follow_pid" 2>/dev/null || true
+wait "$follow_pid" 2>/dev/null || true
 rc=0
 wait "$recover_pid" || rc=$?
 cat "$PWD/recover.json" "$PWD/recover.err"
@@ -60,6 +86,24 @@ assert_eq live "$(ublk_state "$swap_id")" "state after recovery"
 grep -q "^$swap_dev " /proc/swaps || fail "$swap_dev left /proc/swaps"
 hardening_check "$swap_pid" "recovered server"
 
+# The first server until just before the crash (the sampler's clock starts
+# with the eater, a moment after the crash's own), then the new one for
+# as long as the eater went on after the recovery.
+sampler_assert "$eater_samples" "first server $first_pid under pressure, before the crash" 0 $((crash_after - 3))
+[[ -s $PWD/recovered.pid ]] || fail "the recovered server was never sampled"
+assert_eq "$swap_pid" "$(cat "$PWD/recovered.pid")" "the sampled recovered server"
+log "samples of the recovered server $swap_pid:"
+sampler_timeline "$recovered_samples"
+under=$(awk '$3 >= 0 && $2 >= 100 * 1024' "$recovered_samples" | wc -l)
+log "$under samples of the recovered server with at least 100 MiB in swap"
+((under >= 10)) || fail "the recovered server was sampled only $under times under pressure (100 MiB or more in swap)"
+sampler_assert "$recovered_samples" "recovered server $swap_pid under pressure"
+[[ -s $PWD/recovered.info ]] || fail "no 'ublkit info --json' of the recovered server under pressure"
+jq -e . "$PWD/recovered.info" >/dev/null || fail "'ublkit info --json' under pressure: $(cat "$PWD/recovered.info")"
+assert_eq "$swap_pid" "$(jq -r .server_pid "$PWD/recovered.info")" "server_pid in 'ublkit info' under pressure"
+assert_eq true "$(jq -r .swap_safe "$PWD/recovered.info")" \
+	"swap_safe of the recovered server under pressure ($(jq -r .swap_safe_reason "$PWD/recovered.info"))"
+
 (($(cat "$PWD/crash.used") >= 100 * 1024)) || fail "too little in swap at the crash for the test to mean anything"
 ((peak_swap_kb >= 200 * 1024)) || fail "peak swap used $((peak_swap_kb / 1024)) MiB: under 200 MiB"
 awk -v g="$eater_gap" -v m="$max_gap" 'BEGIN { exit !(g <= m) }' ||
@@ -67,4 +111,5 @@ awk -v g="$eater_gap" -v m="$max_gap" 'BEGIN { exit !(g <= m) }' ||
 
 swap_off_ublk "$swap_id"
 assert_eq 0 "$(ublk_count)" "ublk devices left"
+assert_no_hung_task
 log "PASS: peak swap $((peak_swap_kb / 1024)) MiB, largest heartbeat gap ${eater_gap}s across the crash"

@@ -2,12 +2,14 @@
 # ublkit swap on / status / info / off on an NVMe namespace, and the
 # refusals: a server that cannot be hardened (memlock limit without
 # CAP_IPC_LOCK, no CAP_SYS_RESOURCE), a namespace holding ext4, a mounted
-# one, a device that is not ublkit's swap. Each refusal exits non-zero,
-# names the fix, and leaves no device, no server and no swap behind.
+# one, one that is an active swap area or held by a dm device (these three
+# even with --force), a device that is not ublkit's swap. Each refusal
+# exits non-zero, names the fix, and leaves no device, no server and no
+# swap behind, and what held the namespace as it was.
 # vm-timeout: 600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ublk.sh"
-need_cmd setpriv mkfs.ext4 blkid swapon
+need_cmd setpriv mkfs.ext4 blkid swapon swapoff mkswap dmsetup blockdev
 
 ns=$(nvme_ns_dev 2) || fail "no NVMe namespace 2"
 wipefs -a -q "$ns"
@@ -126,6 +128,45 @@ id=$(jq -r .id <<<"$out")
 assert_eq swap "$(blkid -p -o value -s TYPE "$ns")" "the namespace holds swap now"
 assert_ok ublkit swap off "$id"
 nothing_left "the forced swap"
+
+# In use by someone else: refused even with --force, and left as it was.
+force_refused() { # WHAT: --force refused, nothing of ublkit's made
+	local made
+	assert_fails ublkit swap on --force --file "$ns"
+	made=$(compgen -G '/dev/ublkb*' || true)
+	[[ -z $made ]] || fail "a ublk block device was made: $made"
+	nothing_left "$1"
+}
+ns_real=$(readlink -f "$ns")
+holder=ublkit-test-swap-holder
+trap 'swapoff "$ns_real" 2>/dev/null; dmsetup remove "$holder" 2>/dev/null; ublk_cleanup' EXIT
+# ... an active swap area straight on the namespace.
+run mkswap -q "$ns" >/dev/null
+run swapon "$ns"
+swaps_before=$(swapon --noheadings --show=NAME)
+force_refused "the active swap refusal"
+assert_match "active swap" "$out" "the active swap is named"
+assert_match "swapoff" "$out" "the fix (swapoff) is named"
+assert_eq "$swaps_before" "$(swapon --noheadings --show=NAME)" "swap areas after the refusal"
+swapon --noheadings --show=NAME | grep -qx "$ns_real" || fail "$ns_real is no longer active swap"
+run swapoff "$ns"
+run wipefs -a -q "$ns"
+# ... a dm device on top of the namespace.
+swaps_before=$(swapon --noheadings --show=NAME)
+run dmsetup create "$holder" --table "0 $(blockdev --getsz "$ns") linear $ns_real 0"
+udevadm settle -t 30 || true
+table=$(dmsetup table "$holder")
+dm=$(basename "$(readlink -f "/dev/mapper/$holder")")
+force_refused "the dm holder refusal"
+assert_match "held by $dm" "$out" "the dm device is named"
+assert_match "remove $dm" "$out" "the fix (remove it) is named"
+assert_eq "$table" "$(dmsetup table "$holder")" "the dm device's table after the refusal"
+assert_match "State: +ACTIVE" "$(dmsetup info "$holder")" "the dm device is still active"
+assert_block "/dev/mapper/$holder"
+assert_eq "$swaps_before" "$(swapon --noheadings --show=NAME)" "swap areas after the dm holder refusal"
+run dmsetup remove "$holder"
+udevadm settle -t 30 || true
+trap ublk_cleanup EXIT
 
 # Usage errors.
 assert_fails ublkit swap on

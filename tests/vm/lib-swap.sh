@@ -113,28 +113,62 @@ status_kb() {
 	awk -v f="$2:" '$1 == f {print $2; found = 1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null
 }
 
+# IO_FLUSHER as the kernel shows it in field 9 (flags) of /proc/.../stat:
+# PF_MEMALLOC_NOIO (0x00080000) | PF_LOCAL_THROTTLE (0x00100000), the same
+# bits the library's own inspection (core/harden.c) requires.
+PF_IO_FLUSHER=$((0x00080000 | 0x00100000))
+
 # Sample, once a second until killed, into FILE: seconds, swap used (kB),
-# and the server's VmSwap, VmLck and VmRSS (kB). Builtins only, so that
-# sampling costs no fork under memory pressure (but sleep).
+# the server's VmSwap, VmLck and VmRSS (kB), its number of threads and how
+# many of them lack IO_FLUSHER (-1 for all five when the server is gone).
+# Each thread found without IO_FLUSHER also goes to FILE.threads as
+# "seconds tid comm flags". Builtins only, so that sampling costs no fork
+# under memory pressure (but sleep).
 swap_sampler() { # PID FILE
-	local pid=$1 file=$2 t0=$SECONDS k v _ st sf vs vl vr
+	local pid=$1 file=$2 t0=$SECONDS k v _ st sf vs vl vr nt nb
 	while :; do
-		st=0 sf=0 vs=-1 vl=-1 vr=-1
+		st=0 sf=0 vs=-1 vl=-1 vr=-1 nt=-1 nb=-1
 		while read -r k v _; do
 			case $k in SwapTotal:) st=$v ;; SwapFree:) sf=$v ;; esac
 		done </proc/meminfo
 		if [[ -r /proc/$pid/status ]]; then
 			while read -r k v _; do
 				case $k in VmSwap:) vs=$v ;; VmLck:) vl=$v ;; VmRSS:) vr=$v ;; esac
-			done <"/proc/$pid/status" 2>/dev/null || true
+			done 2>/dev/null <"/proc/$pid/status" || true
+			sample_threads "$pid" "$file.threads" $((SECONDS - t0))
+			nt=$sampled_threads nb=$sampled_bad
 		fi
-		printf '%d %d %d %d %d\n' $((SECONDS - t0)) $((st - sf)) "$vs" "$vl" "$vr" >>"$file"
+		printf '%d %d %d %d %d %d %d\n' $((SECONDS - t0)) $((st - sf)) "$vs" "$vl" "$vr" "$nt" "$nb" >>"$file"
 		sleep 1
+	done
+}
+
+# sample_threads PID FILE SECONDS: count the threads of PID and those
+# lacking IO_FLUSHER (sets sampled_threads, sampled_bad), every one of
+# them: any thread of the server may serve I/O or run reclaim under
+# pressure, and the library judges them all. Those lacking it are
+# appended to FILE. Builtins only.
+sample_threads() {
+	local pid=$1 file=$2 t=$3 d line comm
+	sampled_threads=0 sampled_bad=0
+	for d in /proc/"$pid"/task/*; do
+		IFS= read -r line 2>/dev/null <"$d/stat" || continue # exited meanwhile
+		line=${line##*) } # comm may hold anything: fields start after the last ')'
+		# shellcheck disable=SC2086 # numbers and a state letter
+		set -- $line
+		(($# >= 7)) || continue
+		sampled_threads=$((sampled_threads + 1))
+		(((${7} & PF_IO_FLUSHER) != PF_IO_FLUSHER)) || continue
+		sampled_bad=$((sampled_bad + 1))
+		comm='?'
+		IFS= read -r comm 2>/dev/null <"$d/comm" || true
+		printf '%d %s %s 0x%08x\n' "$t" "${d##*/}" "$comm" "$7" >>"$file"
 	done
 }
 
 start_sampler() { # PID FILE
 	: >"$2"
+	: >"$2.threads"
 	swap_sampler "$1" "$2" &
 	swap_bg_pids+=($!)
 	sampler_pid=$!
@@ -152,10 +186,6 @@ heartbeat_max_gap_at() {
 	awk '$1 == "hb" { if (n++ && $2 - p > g) { g = $2 - p; at = $2 } p = $2 } END { printf "%.0f\n", at + 0 }' "$1"
 }
 
-# IO_FLUSHER as the kernel shows it in field 9 (flags) of /proc/.../stat:
-# PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE.
-PF_IO_FLUSHER=$((0x00080000 | 0x00100000))
-
 task_flags() { # PID TID -> flags (decimal)
 	local s
 	s=$(cat "/proc/$1/task/$2/stat" 2>/dev/null) || return 1
@@ -166,30 +196,34 @@ task_flags() { # PID TID -> flags (decimal)
 }
 
 # io_flusher_check PID: print every thread of the server with its flags;
-# fail (status 1) when an I/O thread lacks IO_FLUSHER. I/O threads are all
-# but the main one, which only waits for signals and drives the control
-# ring, and the io_uring workers that the main thread started (named
-# iou-wrk-<creator>): they carry the control commands, not I/O.
+# fail (status 1) when any thread lacks IO_FLUSHER. Every thread counts,
+# as in the library's own judgement (core/harden.c): the main thread, the
+# queue threads and the io_uring workers (iou-wrk-*) that any of them
+# started, since a worker inherits its creator's flags and may carry I/O.
 io_flusher_check() {
-	local pid=$1 d tid fl comm bad=0 n=0 control
+	local pid=$1 d tid fl comm bad=0 n=0
 	for d in /proc/"$pid"/task/*; do
 		tid=${d##*/}
 		fl=$(task_flags "$pid" "$tid") || continue
 		comm=$(cat "$d/comm" 2>/dev/null || echo '?')
-		control=''
-		[[ $tid != "$pid" ]] || control=' (main thread)'
-		[[ $comm != "iou-wrk-$pid" ]] || control=' (control ring worker)'
+		n=$((n + 1))
 		if (((fl & PF_IO_FLUSHER) == PF_IO_FLUSHER)); then
-			printf '  thread %s (%s) flags 0x%08x: IO_FLUSHER%s\n' "$tid" "$comm" "$fl" "$control"
+			printf '  thread %s (%s) flags 0x%08x: IO_FLUSHER\n' "$tid" "$comm" "$fl"
 		else
-			printf '  thread %s (%s) flags 0x%08x: no IO_FLUSHER%s\n' "$tid" "$comm" "$fl" "$control"
-			[[ -n $control ]] || bad=1
+			printf '  thread %s (%s) flags 0x%08x: no IO_FLUSHER\n' "$tid" "$comm" "$fl"
+			bad=1
 		fi
-		[[ -n $control ]] || n=$((n + 1))
 	done
-	((n > 0)) || { echo "  no I/O threads found in $pid"; return 1; }
+	((n > 0)) || { echo "  no threads found in $pid"; return 1; }
 	return "$bad"
 }
+
+# lock_covers LCK RSS (kB): whether VmLck covers VmRSS the way the library
+# judges it (core/harden.c): something is locked, and what is resident but
+# unlocked is at most max(2 MiB, VmRSS / 32) -- kernel-provided mappings
+# (io_uring rings, vdso) count in VmRSS but cannot be mlocked.
+lock_slack_kb() { local s=$(($1 / 32)); echo $((s < 2048 ? 2048 : s)); }
+lock_covers() { (($1 > 0 && $1 + $(lock_slack_kb "$2") >= $2)); }
 
 # backing_flags PID DEV: the open flags (octal, from fdinfo) of the
 # server's descriptor for DEV, or nothing.
@@ -200,6 +234,20 @@ backing_flags() {
 		awk '$1 == "flags:" {print $2}' "/proc/$1/fdinfo/${fd##*/}"
 		return 0
 	done
+}
+
+# info_swap_safe ID PID WHAT: what 'ublkit info --json ID' says of the
+# device's server: that it is PID and swap_safe is true (status 1
+# otherwise, with the reason and every guarantee printed).
+info_swap_safe() {
+	local id=$1 pid=$2 what=$3 j safe spid
+	j=$(ublkit info --json "$id") || { log "ublkit info --json $id failed ($what)"; return 1; }
+	safe=$(jq -r .swap_safe <<<"$j") spid=$(jq -r .server_pid <<<"$j")
+	log "ublkit info ublk$id ($what): server_pid $spid, swap_safe $safe: $(jq -r .swap_safe_reason <<<"$j")"
+	if [[ $safe != true || $spid != "$pid" ]]; then
+		jq -r '.hardening // {} | to_entries[] | "  \(.key): \(.value.state): \(.value.reason)"' <<<"$j"
+		return 1
+	fi
 }
 
 # hardening_check PID WHAT: the swap server's guarantees as the kernel
@@ -225,10 +273,13 @@ hardening_check() {
 		fi
 	fi
 	[[ $adj == -1000 ]] || ok=0
-	# mlockall: everything resident is locked. Kernel-provided mappings
-	# (io_uring rings) count in VmRSS but cannot be mlocked: allow 2 MiB.
-	((lck + 2048 >= rss)) || ok=0
+	# mlockall: everything resident is locked (up to the library's slack).
+	lock_covers "$lck" "$rss" || ok=0
 	((swp == 0)) || ok=0
+	# What ublkit itself says about this server.
+	if ((swap_cmd)) && [[ -n $swap_id ]]; then
+		info_swap_safe "$swap_id" "$pid" "$what" || ok=0
+	fi
 	if swap_hardened; then
 		((ok)) || fail "server $pid ($what) is not hardened (see above)"
 		log "server $pid ($what) is hardened"
@@ -248,11 +299,71 @@ sampler_summary() { # FILE
 		END { printf "%d %d %d %d\n", ps, pv, mm, mr }' "$1")
 }
 
+# sampler_check FILE WHAT [FROM [TO]]: every sample of the server (those
+# taken while it existed, with FROM <= seconds < TO when given) shows it
+# held in memory and an IO_FLUSHER throughout: VmSwap 0, VmLck covering
+# VmRSS as lock_covers judges it, threads found and none without
+# IO_FLUSHER. Prints how many samples were checked and the first bad ones;
+# status 1 when a sample is bad or none was taken.
+sampler_check() {
+	local file=$1 what=$2 from=${3:-0} to=${4:-999999} res
+	res=$(awk -v from="$from" -v to="$to" '
+		$3 < 0 || $1 < from || $1 >= to { next }
+		{
+			n++
+			slack = int($5 / 32); if (slack < 2048) slack = 2048
+			why = ""
+			if ($3 > 0) why = why " VmSwap " $3 " kB;"
+			if ($4 <= 0 || $4 + slack < $5) why = why " VmLck " $4 " kB does not cover VmRSS " $5 " kB;"
+			if (NF >= 7 && $6 <= 0) why = why " no threads;"
+			if (NF >= 7 && $7 > 0) why = why " " $7 " of " $6 " threads without IO_FLUSHER;"
+			if (why != "" && bad++ < 5) printf "  t=%ds:%s\n", $1, why
+		}
+		END { printf "%d %d\n", n, bad }' "$file")
+	sed '$d' <<<"$res"
+	read -r sampler_checked sampler_bad <<<"$(tail -n 1 <<<"$res")"
+	if [[ -s $file.threads ]]; then
+		log "threads seen without IO_FLUSHER ($what; seconds tid comm flags):"
+		head -n 10 "$file.threads" | sed 's/^/  /'
+	fi
+	log "$what: $sampler_checked samples of the server checked, $sampler_bad bad"
+	((sampler_checked > 0 && sampler_bad == 0))
+}
+
+# sampler_assert FILE WHAT [FROM [TO]]: sampler_check, asserted when
+# swap_hardened, else reported only.
+sampler_assert() {
+	if sampler_check "$@"; then
+		log "$2: VmSwap 0, VmLck covering VmRSS and IO_FLUSHER on every thread in every sample"
+	elif swap_hardened; then
+		fail "$2: the swap server was not held in memory or lost IO_FLUSHER under pressure (see above)"
+	else
+		log "$2: the server was not hardened throughout (stand-in: reported, not asserted)"
+	fi
+}
+
+# Hung tasks: the kernel's count of "blocked for more than" reports, taken
+# when this file is sourced; assert_no_hung_task fails when it grew. (The
+# runner's kernel panics on a hung task as well; this says it in the test.)
+hung_reports() { dmesg 2>/dev/null | grep -c 'blocked for more than' || true; }
+swap_hung_at_start=$(hung_reports)
+assert_no_hung_task() {
+	local n
+	n=$(hung_reports)
+	((n <= swap_hung_at_start)) || {
+		dmesg | grep -A 20 'blocked for more than' | tail -n 40
+		fail "$((n - swap_hung_at_start)) hung task report(s) in the kernel log during the test"
+	}
+	log "no hung task reported during the test"
+}
+
 # A timeline of the run: one line per 10 s of the sampler file.
 sampler_timeline() { # FILE
 	awk 'NR == 1 || int($1 / 10) != last { last = int($1 / 10)
-		printf "  t=%3ds swap used %4d MiB   server VmSwap %5d kB VmLck %6d kB VmRSS %6d kB\n",
-			$1, $2 / 1024, $3, $4, $5 }' "$1"
+		printf "  t=%3ds swap used %4d MiB   server VmSwap %5d kB VmLck %6d kB VmRSS %6d kB",
+			$1, $2 / 1024, $3, $4, $5
+		if (NF >= 7 && $6 >= 0) printf "  threads %d, %d without IO_FLUSHER", $6, $7
+		printf "\n" }' "$1"
 }
 
 # watch_eater PID HEARTBEAT SAMPLES: until PID ends, print every 10 s how
