@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -91,9 +92,40 @@ static int move_above_stdio(int fd)
 	return nfd < 0 ? neg_errno() : nfd;
 }
 
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+#ifndef PR_GET_IO_FLUSHER
+#define PR_GET_IO_FLUSHER 58
+#endif
+
+/*
+ * A server must never wait for the I/O it serves, not even before it has
+ * hardened itself: a server started to recover a device that backs swap
+ * would otherwise page out to that very device, which waits for it, from
+ * its first allocation. The IO_FLUSHER flags are inherited at clone and
+ * kept across execve, so the starting thread carries them for the spawn
+ * and drops them again unless it had them. Best effort: without
+ * CAP_SYS_RESOURCE the server sets them itself once it runs.
+ * Returns whether the caller's thread must drop them afterwards.
+ */
+static bool io_flusher_lend(void)
+{
+	if (prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0) != 0)
+		return false;
+	return prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0;
+}
+
+static void io_flusher_return(bool lent)
+{
+	if (lent)
+		(void)prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0);
+}
+
 static int spawn_process(struct ublkit_ctx *ctx, char **argv, int report_fd, unsigned int flags,
 			 pid_t *pid)
 {
+	bool lent;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
@@ -119,7 +151,9 @@ static int spawn_process(struct ublkit_ctx *ctx, char **argv, int report_fd, uns
 	if (!(flags & UBLKIT_SPAWN_FOREGROUND))
 		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, report_fd, SPAWN_REPORT_FD);
+	lent = io_flusher_lend();
 	r = -posix_spawn(pid, server_path(), &fa, &attr, argv, environ);
+	io_flusher_return(lent);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r < 0)

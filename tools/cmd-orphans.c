@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 
 #include "tool.h"
 #include "ublkit/ublk.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
 
 static const char orphans_usage[] =
 	"Usage: ublkit orphans [--json]\n"
@@ -304,6 +309,11 @@ int cmd_recover(struct tool *t, int argc, char **argv)
 	if (timeout_s && !wait)
 		return tool_usage(t, "--timeout is for --wait");
 	tool_show_library_errors(t);
+	/* The device may back swap and wait for the server this command
+	 * starts: reclaim in this command must not write to it. */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0 && wait)
+		tool_error("warning: cannot mark this command an IO flusher (%s); if ublk%u backs "
+			   "swap, recovery may wait for it", strerror(errno), id);
 	if (wait) {
 		/* MCL_ONFAULT: what this command has touched, not every page of
 		 * every library it maps. */

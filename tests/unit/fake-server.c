@@ -3,7 +3,8 @@
  * A stand-in for ublkit-server in the spawn tests: it answers on the
  * report socket the way the real one does, as FAKE_SERVER tells it:
  * "ok" (device 7 is live, the parameters it was given), "fail" (-EIO and
- * a message) or "silent" (exits without a word).
+ * a message), "silent" (exits without a word) or "flusher" (like "ok"
+ * when it started as an IO_FLUSHER, else -EPERM).
  */
 #include "config.h"
 
@@ -11,11 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "manifest-private.h"
 #include "spawn-private.h"
+
+#ifndef PR_GET_IO_FLUSHER
+#define PR_GET_IO_FLUSHER 58
+#endif
 
 int main(int argc, char **argv)
 {
@@ -34,6 +40,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "fail") == 0) {
 		rep.result = -EIO;
 		snprintf(rep.error, sizeof(rep.error), "target %s: it broke", m.target);
+	} else if (strcmp(mode, "flusher") == 0 && prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0) != 1) {
+		rep.result = -EPERM;
+		snprintf(rep.error, sizeof(rep.error), "not an IO_FLUSHER at start");
 	} else {
 		rep.result = 7;
 		rep.server_pid = getpid();

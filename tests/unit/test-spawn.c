@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -46,6 +47,31 @@ static void test_live(void)
 	CHECK_EQ(res.id, 7);
 }
 
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+#ifndef PR_GET_IO_FLUSHER
+#define PR_GET_IO_FLUSHER 58
+#endif
+
+/* A server is an IO_FLUSHER from its first instruction when the starter
+ * may make it one, and the starter's thread is left as it was. */
+static void test_io_flusher(void)
+{
+	struct ublkit_spawn_result res;
+
+	if (prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0) < 0)
+		return; /* no CAP_SYS_RESOURCE or an old kernel: nothing to lend */
+	CHECK_EQ(spawn_as("flusher", UBLKIT_SPAWN_FOREGROUND, &res), 0);
+	CHECK_EQ(res.id, 7);
+	CHECK_EQ(prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0), 0);
+	/* a starter that already is one stays one */
+	CHECK_EQ(prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0), 0);
+	CHECK_EQ(spawn_as("flusher", UBLKIT_SPAWN_FOREGROUND, &res), 0);
+	CHECK_EQ(prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0), 1);
+	CHECK_EQ(prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0), 0);
+}
+
 static void test_errors(void)
 {
 	struct ublkit_spawn_result res;
@@ -71,5 +97,6 @@ int main(void)
 	setenv("UBLKIT_SERVER", server, 1);
 	RUN(test_live);
 	RUN(test_errors);
+	RUN(test_io_flusher);
 	return test_result();
 }

@@ -21,7 +21,22 @@ wait_state 5 quiesced 60
 assert_block /dev/ublkb5
 assert_ok ublkit orphans --json
 assert_eq true "$(jq -r '.[] | select(.id == 5) | .recoverable' <<<"$out")" "recoverable"
+# The new server is an IO_FLUSHER from its first instruction: a device
+# that backs swap waits for it, so it must not page out to it before it
+# has hardened itself. A wrapper records its flags when it starts.
+cat >/tmp/server-wrap <<'EOF'
+#!/bin/sh
+awk '{ print $9 }' /proc/$$/stat >/tmp/server-start-flags
+exec /usr/libexec/ublkit/ublkit-server "$@"
+EOF
+chmod +x /tmp/server-wrap
+export UBLKIT_SERVER=/tmp/server-wrap
 assert_ok ublkit recover 5
+unset UBLKIT_SERVER
+start_flags=$(cat /tmp/server-start-flags)
+(((start_flags & 0x180000) == 0x180000)) ||
+	fail "the recovering server started without the IO_FLUSHER flags (flags $(printf %#x "$start_flags"))"
+log "the recovering server started as an IO_FLUSHER (flags $(printf %#x "$start_flags"))"
 wait_state 5 live 30
 new_pid=$(ublkit info --json 5 | jq -r .server_pid)
 [[ $new_pid != "$dev_pid" ]] || fail "the server pid did not change"
