@@ -541,7 +541,8 @@ static void test_cmdline(void)
 
 static void test_run_state(void)
 {
-	struct run_state a = { .create = UBLKIT_POLICY_DM_CRYPT_SWAP, .n_members = 2, .n_made = 2 };
+	struct run_state a = { .create = UBLKIT_POLICY_DM_CRYPT_SWAP, .n_members = 2, .n_made = 2,
+			       .seq = 3 };
 	struct run_state b, *all = NULL;
 	char text[4096], copy[4096], p[4200];
 	struct sys s;
@@ -559,7 +560,7 @@ static void test_run_state(void)
 	strcpy(a.made[1].what, "/dev/mapper/cs-2");
 	n = run_state_format(&a, text, sizeof(text));
 	CHECK(n > 0);
-	CHECK_STREQ(text, "name=cs-2\nrule=cs\ncreate=dm-crypt-swap\n"
+	CHECK_STREQ(text, "name=cs-2\nrule=cs\ncreate=dm-crypt-swap\nseq=3\n"
 			  "member=" ID_NS1 " /dev/nvme0n2\nmember=nguid.0123 /dev/nvme1n1\n"
 			  "made=dm cs-2\nmade=swap /dev/mapper/cs-2\n");
 	strcpy(copy, text);
