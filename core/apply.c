@@ -275,7 +275,7 @@ static void run_state_dir_remove_empty(struct ublkit_ctx *ctx)
 {
 	char path[4096];
 
-	if (state_path(ctx, NULL, path, sizeof(path)) == 0 && rmdir(path) < 0 &&
+	if (state_path(ctx, NULL, path, sizeof(path)) >= 0 && rmdir(path) < 0 &&
 	    errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
 		log_debug(ctx, "%s: %s", path, strerror(errno));
 }
