@@ -326,12 +326,13 @@ int policy_lock(struct ublkit_ctx *ctx)
 		}
 		lock_holder(fd, holder, sizeof(holder));
 		if (waited == 0)
-			log_notice(ctx, "waiting for another ublkit apply or down (pid %s) to finish",
+			log_notice(ctx, "waiting for another ublkit apply or down (pid %s)",
 				   holder[0] ? holder : "unknown");
 		if (waited >= apply_lock_timeout_ms) {
 			log_error(ctx, "another ublkit apply or down (pid %s) holds %s and did not "
-				  "finish within %u s: nothing was done", holder[0] ? holder : "unknown",
-				  path, apply_lock_timeout_ms / 1000);
+				  "finish within %u s: nothing was done",
+				  holder[0] ? holder : "unknown", path,
+				  apply_lock_timeout_ms / 1000);
 			close(fd);
 			return -ETIMEDOUT;
 		}
@@ -802,7 +803,8 @@ static void health_why(const struct ublkit_policy *p, struct claim *c,
 
 		if (ublkit_policy_rule_match(r, c->ns, h, why, sizeof(why)) == 0 &&
 		    is_health_why(why)) {
-			snprintf(c->why, sizeof(c->why), "rule %s would, but not with this health: %s",
+			snprintf(c->why, sizeof(c->why),
+				 "rule %s would, but not with this health: %s",
 				 ublkit_policy_rule_get_name(r), why);
 			return;
 		}
@@ -1038,8 +1040,9 @@ static int decide_thin_pool(struct ublkit_plan *plan, struct plan_step *st,
 		return r;
 	}
 	if (!take) {
-		snprintf(what, what_size, "%s holds data (a thin pool's metadata); it is never taken "
-			 "unless [Global] AllowTakingData=yes%s and the command is run with --force",
+		snprintf(what, what_size,
+			 "%s holds data (a thin pool's metadata); it is never taken unless "
+			 "[Global] AllowTakingData=yes%s and the command is run with --force",
 			 ublkit_nvme_ns_get_name(ns), allow ? " (set)" : " (not set)");
 		return -EEXIST;
 	}

@@ -108,7 +108,7 @@ static int load_policy(struct tool *t, const char *path, struct ublkit_policy **
 struct apply_ctx {
 	struct tool *t;
 	unsigned int done, failed;	/* results of steps carried out */
-	unsigned int present, refused;	/* the plan's steps: in place, refused or in conflict */
+	unsigned int present, refused;	/* the plan: in place, refused or in conflict */
 };
 
 static void json_step(const struct ublkit_plan_step_info *s)
@@ -271,7 +271,8 @@ static void count_plan(const struct ublkit_plan *plan, struct apply_ctx *a, bool
 
 	for (size_t i = 0; ublkit_plan_get_step(plan, i, &s) == 0; i++) {
 		/* a striped set's member says what its instance's step says */
-		if (s.ns && s.create == UBLKIT_POLICY_DM_STRIPED && s.action != UBLKIT_PLAN_CONFLICT)
+		if (s.ns && s.create == UBLKIT_POLICY_DM_STRIPED &&
+		    s.action != UBLKIT_PLAN_CONFLICT)
 			continue;
 		if (s.action == UBLKIT_PLAN_PRESENT || (dry && s.action == UBLKIT_PLAN_CREATE))
 			a->present++;

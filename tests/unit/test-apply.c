@@ -646,7 +646,8 @@ static void thin_super(struct sys *s, const char *dev, uint32_t block, uint64_t 
 
 static void test_thin_pool_kept(void)
 {
-	static const char pool[] = "[Rule tp]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-thin-pool\n";
+	static const char pool[] = "[Rule tp]\nMatchNSID=2\nMatchModel=QEMU*\n"
+				   "Create=dm-thin-pool\n";
 	static const char lin[] = "[Global]\nAllowTakingData=yes\n"
 				  "[Rule lin]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-linear\n";
 	struct dm_thin_super sb;
@@ -686,7 +687,7 @@ static void test_thin_pool_kept(void)
 		       NULL, 0);
 	a = step_of(plan, "nvme0n1", NULL);
 	CHECK_EQ(a.action, UBLKIT_PLAN_REFUSE);
-	CHECK(strstr(a.text, "2 MiB of metadata, not the MetadataSize= of rule tp (4 MiB)") != NULL);
+	CHECK(strstr(a.text, "2 MiB of metadata, not the MetadataSize= of rule tp (4 MiB)"));
 	ublkit_plan_unref(plan);
 
 	/* for any other rule the pool is data */
