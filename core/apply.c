@@ -1018,9 +1018,9 @@ static int thin_pool_fits(const struct plan_step *st, const struct dm_thin_super
 }
 
 /*
- * A thin pool on a member of @st: for a thin-pool rule it is kept (@reuse
- * says so in the plan); for anything else it is data. Returns 0 or -EEXIST
- * with @what/@data filled as decide_take() wants them.
+ * A thin pool on a member of @st: for a thin-pool rule it is kept (@data
+ * says so in the plan); for anything else it is data, taken only when
+ * @take. Returns 0, or -EEXIST with the reason in @what.
  */
 static int decide_thin_pool(struct ublkit_plan *plan, struct plan_step *st,
 			    const struct ublkit_nvme_ns *ns, bool take, char *what,
