@@ -79,7 +79,7 @@ swap_policy() { # [GLOBAL LINE]
 	policy <<CONF
 [Global]
 Hardening=best-effort
-$1
+${1-}
 
 [Rule sw]
 MatchNSID=2
