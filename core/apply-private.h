@@ -10,6 +10,8 @@
 #include "ublkit/policy.h"
 
 #define RUN_STATE_DIR "/run/ublkit/policy"
+/* Held (flock, exclusive) by apply from its plan to its end, and by down. */
+#define POLICY_LOCK "/run/ublkit/policy.lock"
 #define RUN_STATE_MAX_MEMBERS UBLKIT_DM_MAX_STRIPES
 #define RUN_STATE_MAX_MADE 8
 #define RUN_STATE_NAME_MAX 48	/* a rule name (32) and "-NNN" fit */
@@ -40,6 +42,8 @@ struct run_state {
 	struct run_member member[RUN_STATE_MAX_MEMBERS];
 	unsigned int n_made;
 	struct made made[RUN_STATE_MAX_MADE];
+	unsigned int seq;		/* order of making among instances: down goes backwards */
+	bool written;			/* not in the file: this process wrote (or read) it */
 };
 
 /* The text of the file; returns its length, -ENOBUFS, -EINVAL. */
@@ -53,6 +57,15 @@ int run_state_read(struct ublkit_ctx *ctx, const char *name, struct run_state *s
 int run_state_remove(struct ublkit_ctx *ctx, const char *name);
 /* Every instance, sorted by name, in *@ret (malloc'ed); returns how many. */
 int run_state_load_all(struct ublkit_ctx *ctx, struct run_state **ret);
+/*
+ * Take the policy's lock: wait up to apply_lock_timeout_ms for another
+ * apply or down to finish. Returns the lock's fd (close it to let go),
+ * or -ETIMEDOUT (logged with the holder's pid) or another negative errno.
+ * A lock file that cannot be made where nothing can be written (a
+ * read-only /run, no permission) gives -EROFS: go on without the lock.
+ */
+int policy_lock(struct ublkit_ctx *ctx);
+extern unsigned int apply_lock_timeout_ms;
 /* "ublk", "dm", "swap". */
 const char *made_kind_name(int kind);
 

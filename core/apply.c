@@ -11,10 +11,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ublkit-private.h"
 #include "apply-private.h"
+#include "dm-private.h"
 #include "name-private.h"
 #include "ublkit/dm.h"
 #include "ublkit/nvme.h"
@@ -24,7 +27,11 @@
 
 #define SWAP_LABEL_DEFAULT "ublkit-swap"
 #define UBLK_REMOVE_TIMEOUT_MS 10000
-#define MIB_SECTORS 2048ull
+#define MIB_SECTORS UINT64_C(2048)
+#define LOCK_POLL_MS 50
+
+/* udev gives a RUN program 180 s: a second apply waits well within that */
+unsigned int apply_lock_timeout_ms = 90000;
 
 /* ---- run state ---------------------------------------------------------- */
 
@@ -78,7 +85,7 @@ int run_state_format(const struct run_state *s, char *buf, size_t size)
 			return -ENOBUFS;                                                       \
 		off += (size_t)n;                                                              \
 	} while (0)
-	APPEND("name=%s\nrule=%s\ncreate=%s\n", s->name, s->rule, create);
+	APPEND("name=%s\nrule=%s\ncreate=%s\nseq=%u\n", s->name, s->rule, create, s->seq);
 	for (unsigned int i = 0; i < s->n_members; i++) {
 		if (!word_ok(s->member[i].identity) || !word_ok(s->member[i].dev))
 			return -EINVAL;
@@ -149,6 +156,14 @@ static int parse_line(struct run_state *s, char *line)
 		s->create = r;
 		return 0;
 	}
+	if (strcmp(line, "seq") == 0) {
+		uint64_t v;
+
+		if (ublkit_parse_u64(eq + 1, &v) < 0 || v > UINT32_MAX)
+			return -EINVAL;
+		s->seq = (unsigned int)v;
+		return 0;
+	}
 	if (strcmp(line, "member") == 0)
 		return parse_member(s, eq + 1);
 	if (strcmp(line, "made") == 0)
@@ -180,13 +195,14 @@ static int state_path(struct ublkit_ctx *ctx, const char *name, char *buf, size_
 	return ublkit_ctx_path(ctx, RUN_STATE_DIR, buf, size);
 }
 
-static int mkdir_run_state(struct ublkit_ctx *ctx)
+/* /run, /run/ublkit and, with @state, /run/ublkit/policy. */
+static int mkdir_run(struct ublkit_ctx *ctx, bool state)
 {
 	static const char *const dirs[] = { "/run", "/run/ublkit", RUN_STATE_DIR };
 	char p[4096];
 	int r;
 
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) - !state; i++) {
 		r = ublkit_ctx_path(ctx, dirs[i], p, sizeof(p));
 		if (r < 0)
 			return r;
@@ -204,7 +220,7 @@ int run_state_write(struct ublkit_ctx *ctx, const struct run_state *s)
 	n = run_state_format(s, text, sizeof(text));
 	if (n < 0)
 		return n;
-	r = mkdir_run_state(ctx);
+	r = mkdir_run(ctx, true);
 	if (r < 0)
 		return r;
 	r = state_path(ctx, s->name, path, sizeof(path));
@@ -255,6 +271,96 @@ int run_state_remove(struct ublkit_ctx *ctx, const char *name)
 	return 0;
 }
 
+/* No instance left: no run state at all. */
+static void run_state_dir_remove_empty(struct ublkit_ctx *ctx)
+{
+	char path[4096];
+
+	if (state_path(ctx, NULL, path, sizeof(path)) >= 0 && rmdir(path) < 0 &&
+	    errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+		log_debug(ctx, "%s: %s", path, strerror(errno));
+}
+
+/* ---- the lock ------------------------------------------------------------------------ */
+
+static void lock_holder(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int lock_open(struct ublkit_ctx *ctx, char *path, size_t size)
+{
+	int fd, r;
+
+	r = mkdir_run(ctx, false);
+	if (r >= 0)
+		r = ublkit_ctx_path(ctx, POLICY_LOCK, path, size);
+	if (r < 0)
+		return r == -EACCES || r == -EPERM ? -EROFS : r;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM))
+		return -EROFS;
+	return fd < 0 ? neg_errno() : fd;
+}
+
+int policy_lock(struct ublkit_ctx *ctx)
+{
+	char path[4096], holder[32];
+	unsigned int waited = 0;
+	int fd;
+
+	fd = lock_open(ctx, path, sizeof(path));
+	if (fd < 0) {
+		if (fd == -EROFS)
+			log_debug(ctx, "%s cannot be made: going on without the lock", path);
+		return fd;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int r = neg_errno();
+
+			close(fd);
+			return log_ret(ctx, r, "cannot lock %s", path);
+		}
+		lock_holder(fd, holder, sizeof(holder));
+		if (waited == 0)
+			log_notice(ctx, "waiting for another ublkit apply or down (pid %s)",
+				   holder[0] ? holder : "unknown");
+		if (waited >= apply_lock_timeout_ms) {
+			log_error(ctx, "another ublkit apply or down (pid %s) holds %s and did not "
+				  "finish within %u s: nothing was done",
+				  holder[0] ? holder : "unknown", path,
+				  apply_lock_timeout_ms / 1000);
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = LOCK_POLL_MS * 1000000L }, NULL);
+		waited += LOCK_POLL_MS;
+	}
+	/* who holds it, for whoever waits */
+	snprintf(holder, sizeof(holder), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, holder, strlen(holder), 0) < 0)
+		log_debug(ctx, "%s: cannot write the pid: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Take the lock for a caller that goes on without it where /run is read-only. */
+static int lock_or_fail(struct ublkit_ctx *ctx, int *fd)
+{
+	int r = policy_lock(ctx);
+
+	*fd = -1;
+	if (r == -EROFS)
+		return 0;
+	if (r < 0)
+		return r;
+	*fd = r;
+	return 0;
+}
+
 static int cmp_state(const void *a, const void *b)
 {
 	return strcmp(((const struct run_state *)a)->name, ((const struct run_state *)b)->name);
@@ -299,6 +405,27 @@ int run_state_load_all(struct ublkit_ctx *ctx, struct run_state **ret)
 		qsort(all, n, sizeof(*all), cmp_state);
 	*ret = all;
 	return (int)n;
+}
+
+/* One more than the last instance's: records of an older version have 0. */
+static unsigned int next_seq(const struct run_state *all, size_t n)
+{
+	unsigned int max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (all[i].seq > max)
+			max = all[i].seq;
+	return max + 1;
+}
+
+/* The last made first; among records without an order, by name backwards. */
+static int cmp_down(const void *a, const void *b)
+{
+	const struct run_state *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? 1 : -1;
+	return -strcmp(x->name, y->name);
 }
 
 static struct run_state *find_state(struct run_state *all, size_t n, const char *name)
@@ -497,7 +624,10 @@ static int undo_one(struct ublkit_ctx *ctx, const struct made *m, char *why, siz
 /*
  * Take down what @s made, last first, rewriting the run state after each
  * piece so that an interrupted teardown can be finished later. Stops at
- * the first failure: what lies below a piece still in use stays.
+ * the first failure: what lies below a piece still in use stays. The
+ * record is rewritten or removed only when it is this process's (read
+ * from its file, or written by this step): a step that failed before it
+ * wrote anything leaves a record of the same name alone.
  */
 static int state_teardown(struct ublkit_ctx *ctx, struct run_state *s, char *done,
 			  size_t done_size, char *why, size_t why_size)
@@ -522,10 +652,10 @@ static int state_teardown(struct ublkit_ctx *ctx, struct run_state *s, char *don
 			off += n > 0 ? (size_t)n : 0;
 		}
 		s->n_made--;
-		if (s->n_made > 0)
+		if (s->n_made > 0 && s->written)
 			run_state_write(ctx, s);
 	}
-	return run_state_remove(ctx, s->name);
+	return s->written ? run_state_remove(ctx, s->name) : 0;
 }
 
 /* ---- the plan ------------------------------------------------------------- */
@@ -553,6 +683,8 @@ struct ublkit_plan {
 	size_t n_steps;
 	struct run_state *states;
 	size_t n_states;
+	int lock_fd;			/* the policy's lock, held until the plan goes */
+	unsigned int next_seq;		/* of the next instance made */
 };
 
 /* What a namespace's match found. */
@@ -599,12 +731,20 @@ static bool initrd(struct ublkit_ctx *ctx)
 	return ublkit_exists(ctx, "/etc/initrd-release");
 }
 
+UBLKIT_EXPORT int ublkit_policy_switched_off(struct ublkit_ctx *ctx)
+{
+	int r;
+
+	if (!ctx)
+		return -EINVAL;
+	r = ublkit_policy_disabled_by_cmdline(ctx, initrd(ctx));
+	return r == -ENOENT ? 0 : r;	/* no /proc: nothing switches it off */
+}
+
 static int cmdline_check(struct ublkit_ctx *ctx)
 {
-	int r = ublkit_policy_disabled_by_cmdline(ctx, initrd(ctx));
+	int r = ublkit_policy_switched_off(ctx);
 
-	if (r == -ENOENT)
-		return 0;	/* no /proc: nothing switches it off */
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -642,6 +782,36 @@ static const struct ublkit_nvme_health *health_of(struct ublkit_ctx *ctx,
 	return e->ok ? &e->h : NULL;
 }
 
+/* A key of the health a rule asks for: what a worn drive fails. */
+static bool is_health_why(const char *why)
+{
+	return strncmp(why, "MaxPercentUsed:", 15) == 0 ||
+	       strncmp(why, "AllowCriticalWarning:", 21) == 0;
+}
+
+/*
+ * No rule claims @c's namespace: did one pass it over for its health
+ * alone? Then @c->why says which and why ("" otherwise).
+ */
+static void health_why(const struct ublkit_policy *p, struct claim *c,
+		       const struct ublkit_nvme_health *h)
+{
+	char why[256];
+
+	c->why[0] = '\0';
+	for (size_t i = 0; i < ublkit_policy_get_rule_count(p); i++) {
+		const struct ublkit_policy_rule *r = ublkit_policy_get_rule(p, i);
+
+		if (ublkit_policy_rule_match(r, c->ns, h, why, sizeof(why)) == 0 &&
+		    is_health_why(why)) {
+			snprintf(c->why, sizeof(c->why),
+				 "rule %s would, but not with this health: %s",
+				 ublkit_policy_rule_get_name(r), why);
+			return;
+		}
+	}
+}
+
 static int claims_new(struct ublkit_plan *plan, struct claim **ret, size_t *n_ret)
 {
 	size_t n = ublkit_nvme_get_ns_count(plan->nvme), n_cache = 0;
@@ -665,6 +835,8 @@ static int claims_new(struct ublkit_plan *plan, struct claim **ret, size_t *n_re
 		} else if (r < 0) {
 			free(c);
 			return r;
+		} else if (!c[i].rule) {
+			health_why(plan->policy, &c[i], h);
 		}
 	}
 	*ret = c;
@@ -746,6 +918,7 @@ static void instance_words(const struct plan_step *st, char *buf, size_t size)
 }
 
 static uint64_t thin_metadata_sectors(const struct ublkit_policy_rule *r, uint64_t ns_sectors);
+static uint64_t rule_sectors(const struct ublkit_policy_rule *r, const char *key);
 
 /* What making the instance will do, in words. */
 static void describe_create(const struct plan_step *st, char *buf, size_t size)
@@ -803,6 +976,84 @@ static void step_finish_text(struct plan_step *st, const char *verb, const char 
 }
 
 /*
+ * A thin pool's metadata at the start of @ns, which blkid does not see:
+ * 1 (with @sb), 0 none, negative errno when it cannot be read.
+ */
+static int thin_pool_on(struct ublkit_ctx *ctx, const struct ublkit_nvme_ns *ns,
+			struct dm_thin_super *sb)
+{
+	return dm_thin_super_read(ctx, ublkit_nvme_ns_get_block_device(ns), 0, sb);
+}
+
+/*
+ * A thin-pool rule over a namespace that holds a pool: it is opened again
+ * as it is, when the rule still says what it was made with. 0 it fits,
+ * else -EEXIST with the reason in @why.
+ */
+static int thin_pool_fits(const struct plan_step *st, const struct dm_thin_super *sb, char *why,
+			  size_t why_size)
+{
+	uint64_t sectors = ublkit_nvme_ns_get_size(st->members[0]) / 512;
+	uint64_t bs = rule_sectors(st->rule, "BlockSize");
+	uint64_t meta = thin_metadata_sectors(st->rule, sectors);
+	const char *name = ublkit_nvme_ns_get_name(st->members[0]);
+
+	if (!bs)
+		bs = UBLKIT_DM_POOL_BLOCK_DEFAULT;
+	if (sb->data_block_sectors != bs)
+		snprintf(why, why_size, "%s holds a thin pool with blocks of %u KiB, not the "
+			 "BlockSize= of rule %s (%" PRIu64 " KiB)", name,
+			 sb->data_block_sectors / 2, ublkit_policy_rule_get_name(st->rule), bs / 2);
+	else if (sb->metadata_sectors && meta < DM_THIN_META_MAX_SECTORS &&
+		 sb->metadata_sectors != meta)
+		snprintf(why, why_size, "%s holds a thin pool with %" PRIu64 " MiB of metadata, "
+			 "not the MetadataSize= of rule %s (%" PRIu64 " MiB)", name,
+			 sb->metadata_sectors / MIB_SECTORS, ublkit_policy_rule_get_name(st->rule),
+			 meta / MIB_SECTORS);
+	else
+		return 0;
+	strncat(why, "; its volumes would be lost: it is neither opened nor formatted over "
+		"(set the rule back, or clear the pool's metadata to start afresh)",
+		why_size - strlen(why) - 1);
+	return -EEXIST;
+}
+
+/*
+ * A thin pool on a member of @st: for a thin-pool rule it is kept (@data
+ * says so in the plan); for anything else it is data, taken only when
+ * @take. Returns 0, or -EEXIST with the reason in @what.
+ */
+static int decide_thin_pool(struct ublkit_plan *plan, struct plan_step *st,
+			    const struct ublkit_nvme_ns *ns, bool take, char *what,
+			    size_t what_size, char *data, size_t data_size)
+{
+	bool allow = ublkit_policy_get_allow_taking_data(plan->policy);
+	struct dm_thin_super sb;
+	int r = thin_pool_on(plan->ctx, ns, &sb);
+
+	if (r <= 0)
+		return 0;	/* unreadable: blkid's look decided already */
+	if (ublkit_policy_rule_get_create(st->rule) == UBLKIT_POLICY_DM_THIN_POOL) {
+		r = thin_pool_fits(st, &sb, what, what_size);
+		if (r == 0)
+			snprintf(data, data_size, "; %s holds this pool already: opened as it is, "
+				 "its thin volumes kept", ublkit_nvme_ns_get_name(ns));
+		return r;
+	}
+	if (!take) {
+		snprintf(what, what_size,
+			 "%s holds data (a thin pool's metadata); it is never taken unless "
+			 "[Global] AllowTakingData=yes%s and the command is run with --force",
+			 ublkit_nvme_ns_get_name(ns), allow ? " (set)" : " (not set)");
+		return -EEXIST;
+	}
+	st->take_data = true;
+	snprintf(data, data_size, "; taking %s, which holds a thin pool's metadata",
+		 ublkit_nvme_ns_get_name(ns));
+	return 0;
+}
+
+/*
  * May the namespaces of @st be taken? Fills the step in: CREATE, or
  * REFUSE with the reason and what would allow it.
  */
@@ -843,6 +1094,9 @@ static void decide_take(struct ublkit_plan *plan, struct plan_step *st)
 		} else if (r < 0) {
 			snprintf(what, sizeof(what), "%s cannot be checked: %s",
 				 ublkit_nvme_ns_get_name(ns), u.reason[0] ? u.reason : strerror(-r));
+		} else {
+			r = decide_thin_pool(plan, st, ns, allow && force, what, sizeof(what), data,
+					     sizeof(data));
 		}
 		if (r < 0) {
 			st->info.action = UBLKIT_PLAN_REFUSE;
@@ -930,7 +1184,8 @@ static int plan_namespace(struct ublkit_plan *plan, const struct claim *c)
 	}
 	if (!c->rule) {
 		st->info.action = UBLKIT_PLAN_NOTHING;
-		snprintf(st->text, sizeof(st->text), "%s: no rule claims it, left alone", name);
+		snprintf(st->text, sizeof(st->text), "%s: no rule claims it%s%s, left alone", name,
+			 c->why[0] ? ": " : "", c->why);
 		return 0;
 	}
 	st->rule = c->rule;
@@ -1099,9 +1354,14 @@ UBLKIT_EXPORT int ublkit_plan_new(struct ublkit_ctx *ctx, struct ublkit_policy *
 	plan->policy = ublkit_policy_ref(p);
 	plan->nvme = ublkit_nvme_ref(nvme);
 	plan->flags = flags;
-	r = run_state_load_all(ctx, &plan->states);
+	plan->lock_fd = -1;
+	/* a plan to carry out sees the run state as no other apply or down changes it */
+	r = flags & UBLKIT_PLAN_IGNORE_CMDLINE ? 0 : lock_or_fail(ctx, &plan->lock_fd);
+	if (r >= 0)
+		r = run_state_load_all(ctx, &plan->states);
 	if (r >= 0) {
 		plan->n_states = (size_t)r;
+		plan->next_seq = next_seq(plan->states, plan->n_states);
 		r = plan_build(plan, only_ns);
 	}
 	if (r < 0) {
@@ -1119,6 +1379,8 @@ UBLKIT_EXPORT struct ublkit_plan *ublkit_plan_unref(struct ublkit_plan *plan)
 	ublkit_nvme_unref(plan->nvme);
 	ublkit_policy_unref(plan->policy);
 	ublkit_ctx_unref(plan->ctx);
+	if (plan->lock_fd >= 0)
+		close(plan->lock_fd);
 	free(plan->steps);
 	free(plan->states);
 	free(plan);
@@ -1147,13 +1409,17 @@ UBLKIT_EXPORT int ublkit_plan_get_step(const struct ublkit_plan *plan, size_t i,
 static int record(struct ublkit_ctx *ctx, struct run_state *s, int kind, const char *what)
 {
 	struct made *m;
+	int r;
 
 	if (s->n_made >= RUN_STATE_MAX_MADE)
 		return -E2BIG;
 	m = &s->made[s->n_made++];
 	m->kind = kind;
 	snprintf(m->what, sizeof(m->what), "%s", what);
-	return run_state_write(ctx, s);
+	r = run_state_write(ctx, s);
+	if (r >= 0)
+		s->written = true;
+	return r;
 }
 
 static void ublk_params(const struct ublkit_policy_rule *r, struct ublkit_dev_params *p)
@@ -1330,9 +1596,10 @@ static int make_dm(struct ublkit_ctx *ctx, const struct plan_step *st, struct ru
 	return 0;
 }
 
-static void state_init(struct run_state *s, const struct plan_step *st)
+static void state_init(struct run_state *s, const struct plan_step *st, unsigned int seq)
 {
 	memset(s, 0, sizeof(*s));
+	s->seq = seq;
 	snprintf(s->name, sizeof(s->name), "%s", st->instance);
 	snprintf(s->rule, sizeof(s->rule), "%s", ublkit_policy_rule_get_name(st->rule));
 	s->create = st->info.create;
@@ -1354,7 +1621,7 @@ static int make_instance(struct ublkit_plan *plan, const struct plan_step *st, c
 	size_t len;
 	int r, u;
 
-	state_init(&s, st);
+	state_init(&s, st, plan->next_seq++);
 	if (st->info.create == UBLKIT_POLICY_UBLK || st->info.create == UBLKIT_POLICY_UBLK_SWAP)
 		r = make_ublk(plan->ctx, st, &s, res, res_size);
 	else
@@ -1421,6 +1688,7 @@ static int down_one(struct ublkit_ctx *ctx, struct run_state *s, ublkit_plan_res
 	char text[256], why[512] = "", done[512] = "", res[1200];
 	int r;
 
+	s->written = true;	/* read from its file */
 	snprintf(text, sizeof(text), "down %s '%s' (rule %s)", ublkit_policy_create_name(s->create),
 		 s->name, s->rule);
 	info.text = text;
@@ -1439,17 +1707,22 @@ UBLKIT_EXPORT int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, u
 				     ublkit_plan_result_fn fn, void *userdata)
 {
 	_cleanup_free_ struct run_state *all = NULL;
+	_cleanup_close_ int lock = -1;
 	bool failed = false, found = false;
-	int n;
+	int n, r;
 
 	(void)flags;
 	if (!ctx || (name && ublkit_policy_instance_name_check(ctx, name) < 0))
 		return -EINVAL;
+	r = lock_or_fail(ctx, &lock);
+	if (r < 0)
+		return r;
 	n = run_state_load_all(ctx, &all);
 	if (n < 0)
 		return n;
-	/* the last made first: names sort as they were given within a rule */
-	for (int i = n - 1; i >= 0; i--) {
+	if (n > 1)
+		qsort(all, (size_t)n, sizeof(*all), cmp_down);
+	for (int i = 0; i < n; i++) {
 		if (name && strcmp(all[i].name, name) != 0)
 			continue;
 		found = true;
@@ -1459,6 +1732,7 @@ UBLKIT_EXPORT int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, u
 		log_error(ctx, "%s: no such instance", name);
 		return -ENOENT;
 	}
+	run_state_dir_remove_empty(ctx);
 	return failed ? -EREMOTEIO : 0;
 }
 

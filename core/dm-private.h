@@ -115,4 +115,19 @@ int dm_list_entries(struct ublkit_ctx *ctx, struct dm_dev_entry **ret);
  */
 int dm_thin_table_ref(const char *table, dev_t *pool, uint32_t *thin_id);
 
+/* The kernel uses at most this much of a thin pool's metadata device (sectors). */
+#define DM_THIN_META_MAX_SECTORS (255ull * (1u << 14) * 8)
+/* What the superblock of a thin pool's metadata says about the pool. */
+struct dm_thin_super {
+	uint32_t data_block_sectors;	/* the pool's BlockSize */
+	uint64_t metadata_sectors;	/* the metadata device it was made on */
+};
+/*
+ * Does @path (through the sysroot) hold a thin pool's metadata at
+ * @offset_sectors: the dm-thin superblock magic in its first block?
+ * Returns 1 (and fills @ret, may be NULL), 0 not, or a negative errno.
+ */
+int dm_thin_super_read(struct ublkit_ctx *ctx, const char *path, uint64_t offset_sectors,
+		       struct dm_thin_super *ret);
+
 #endif

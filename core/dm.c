@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
@@ -961,7 +962,48 @@ static uint32_t next_thin_id(struct ublkit_ctx *ctx, dev_t pool)
 	return (uint32_t)(max + 1);
 }
 
-/* Resolve the pool of a thin table and create the volume in it. */
+/* Is thin id @id of @pool the volume of an active device of ublkit's? */
+static bool thin_id_active(struct ublkit_ctx *ctx, dev_t pool, uint32_t id)
+{
+	struct ublkit_dm_device **v = NULL;
+	bool found = false;
+	int n = ublkit_dm_list(ctx, 0, &v);
+
+	for (int i = 0; i < n; i++) {
+		const char *line = v[i]->table;
+
+		if (!strcmp(v[i]->type, "thin") && line) {
+			for (int k = 0; k < 3; k++)
+				line += strcspn(line, " ") + 1;
+			found |= thin_id_of(line, pool) == (long long)id;
+		}
+		ublkit_dm_device_unref(v[i]);
+	}
+	free(v);
+	return found;
+}
+
+/*
+ * The pool has a volume of the id asked for (a pool opened again after a
+ * reboot keeps its volumes): activate it as it is, unless a device maps
+ * it already. Returns 1: nothing was created in the pool.
+ */
+static int thin_reuse(struct ublkit_ctx *ctx, const struct ublkit_dm_table *t)
+{
+	if (thin_id_active(ctx, t->pool_devnum, t->thin_id)) {
+		log_error(ctx, "%s: thin id %u is in the pool and a device maps it already",
+			  t->pool, t->thin_id);
+		return -EEXIST;
+	}
+	log_notice(ctx, "%s: thin id %u is in the pool already: activating it with its data",
+		   t->pool, t->thin_id);
+	return 1;
+}
+
+/*
+ * Resolve the pool of a thin table and create the volume in it. Returns 0
+ * (created), 1 (an explicit id the pool had: activated as it is).
+ */
 static int thin_prepare(struct ublkit_ctx *ctx, struct ublkit_dm_table *t, bool create)
 {
 	struct look l;
@@ -982,6 +1024,8 @@ static int thin_prepare(struct ublkit_ctx *ctx, struct ublkit_dm_table *t, bool 
 	if (t->thin_id != UBLKIT_DM_THIN_ID_AUTO) {
 		snprintf(msg, sizeof(msg), "create_thin %u", t->thin_id);
 		r = message(ctx, t->pool, msg);
+		if (r == -EEXIST)
+			return thin_reuse(ctx, t);
 		if (r < 0)
 			log_error(ctx, "%s: cannot create thin id %u in the pool: %s", t->pool,
 				  t->thin_id, strerror(-r));
@@ -1015,6 +1059,89 @@ static void thin_delete(struct ublkit_ctx *ctx, const char *pool, uint32_t id)
 			 strerror(-r));
 }
 
+/* struct thin_disk_superblock of the kernel's dm-thin-metadata.c, little endian */
+#define THIN_SUPER_MAGIC 27022010ull
+#define THIN_SUPER_OFF_MAGIC 32
+#define THIN_SUPER_OFF_DATA_BLOCK 336
+#define THIN_SUPER_OFF_META_BLOCK 340
+#define THIN_SUPER_OFF_META_BLOCKS 344
+
+static int read_block(struct ublkit_ctx *ctx, const char *path, uint64_t offset, void *buf)
+{
+	ssize_t n;
+	int fd;
+
+	/* past the page cache: what a dm device wrote under it is there */
+	fd = ublkit_open(ctx, path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd == -EINVAL)	/* a file system without O_DIRECT (a fake root) */
+		fd = ublkit_open(ctx, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, buf, 4096, (off_t)offset);
+	if (n < 0)
+		n = neg_errno();
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == 4096 ? 1 : 0;
+}
+
+int dm_thin_super_read(struct ublkit_ctx *ctx, const char *path, uint64_t offset_sectors,
+		       struct dm_thin_super *ret)
+{
+	unsigned char *b = NULL;
+	uint64_t magic, nr;
+	uint32_t data, meta;
+	int r;
+
+	if (posix_memalign((void **)&b, 4096, 4096))
+		return -ENOMEM;
+	r = read_block(ctx, path, offset_sectors * 512, b);
+	if (r <= 0) {
+		free(b);
+		return r;
+	}
+	memcpy(&magic, b + THIN_SUPER_OFF_MAGIC, sizeof(magic));
+	memcpy(&data, b + THIN_SUPER_OFF_DATA_BLOCK, sizeof(data));
+	memcpy(&meta, b + THIN_SUPER_OFF_META_BLOCK, sizeof(meta));
+	memcpy(&nr, b + THIN_SUPER_OFF_META_BLOCKS, sizeof(nr));
+	free(b);
+	if (le64toh(magic) != THIN_SUPER_MAGIC)
+		return 0;
+	if (ret) {
+		ret->data_block_sectors = le32toh(data);
+		ret->metadata_sectors = le64toh(nr) * le32toh(meta);
+	}
+	return 1;
+}
+
+/*
+ * Does a thin pool's metadata found on @s fit the pool @t makes? The
+ * kernel refuses another block size; another metadata size would move
+ * the data under the volumes. 0 it fits, -EEXIST (logged) it does not.
+ */
+static int thin_super_fits(struct ublkit_ctx *ctx, const char *name, const struct dm_slot *s,
+			   const struct ublkit_dm_table *t, const struct dm_thin_super *sb)
+{
+	uint64_t meta = s->length;
+
+	if (meta > DM_THIN_META_MAX_SECTORS)
+		meta = DM_THIN_META_MAX_SECTORS;
+	if (sb->data_block_sectors != t->block) {
+		log_error(ctx, "%s: %s holds a thin pool with blocks of %u sectors, not %" PRIu64
+			  ": it is neither opened nor formatted over", name, s->path,
+			  sb->data_block_sectors, t->block);
+		return -EEXIST;
+	}
+	if (sb->metadata_sectors && sb->metadata_sectors != meta / 8 * 8) {
+		log_error(ctx, "%s: %s holds a thin pool whose metadata took %" PRIu64
+			  " sectors, not %" PRIu64 ": it is neither opened nor formatted over",
+			  name, s->path, sb->metadata_sectors, meta);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 /*
  * A new pool or cache formats its metadata only when the superblock is
  * all zeroes; anything else is taken for existing metadata (and fails its
@@ -1046,6 +1173,37 @@ static int wipe_metadata(struct ublkit_ctx *ctx, const char *name, const struct 
 	return r;
 }
 
+/*
+ * The metadata of a new pool or cache. A cache's is always fresh. A thin
+ * pool's metadata device that holds a thin pool already (after a reboot,
+ * say) is kept: the kernel opens it with every volume in it. Formatting
+ * it over would lose them all; whoever wants a fresh pool clears it first.
+ */
+static int prepare_metadata(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_table *t)
+{
+	const struct dm_slot *s = &t->slot[0];
+	struct dm_thin_super sb;
+	char path[64];
+	int r;
+
+	if (t->kind == UBLKIT_DM_CACHE)
+		return wipe_metadata(ctx, name, s);
+	if (t->kind != UBLKIT_DM_THIN_POOL)
+		return 0;
+	snprintf(path, sizeof(path), "/dev/block/%u:%u", major(s->use), minor(s->use));
+	r = dm_thin_super_read(ctx, path, 0, &sb);
+	if (r < 0)
+		return log_ret(ctx, r, "%s: cannot read its metadata device %s", name, s->path);
+	if (r == 0)
+		return wipe_metadata(ctx, name, s);
+	r = thin_super_fits(ctx, name, s, t, &sb);
+	if (r < 0)
+		return r;
+	log_notice(ctx, "%s: %s holds a thin pool already: it is opened as it is, with its "
+		   "thin volumes", name, s->path);
+	return 0;
+}
+
 static int create_main(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_table *t,
 		       unsigned int flags)
 {
@@ -1072,6 +1230,7 @@ static int create_main(struct ublkit_ctx *ctx, const char *name, struct ublkit_d
 static int create_all(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm_table *t,
 		      unsigned int flags)
 {
+	bool made_thin = false;
 	struct look l;
 	int r;
 
@@ -1098,15 +1257,16 @@ static int create_all(struct ublkit_ctx *ctx, const char *name, struct ublkit_dm
 		r = thin_prepare(ctx, t, true);
 		if (r < 0)
 			return r;
+		made_thin = r == 0;	/* 1: a volume the pool had already */
 	}
 	r = create_parts(ctx, name, t);
-	if (r >= 0 && (t->kind == UBLKIT_DM_THIN_POOL || t->kind == UBLKIT_DM_CACHE))
-		r = wipe_metadata(ctx, name, &t->slot[0]);
+	if (r >= 0)
+		r = prepare_metadata(ctx, name, t);
 	if (r >= 0)
 		r = create_main(ctx, name, t, flags);
 	if (r < 0) {
 		remove_parts(ctx, name);
-		if (t->kind == UBLKIT_DM_THIN && t->thin_id != UBLKIT_DM_THIN_ID_AUTO)
+		if (t->kind == UBLKIT_DM_THIN && made_thin)
 			thin_delete(ctx, t->pool, t->thin_id);
 	}
 	return r;

@@ -24,16 +24,23 @@ static const char apply_usage[] =
 	"\n"
 	"A namespace that holds data (a file system, partitions, any signature)\n"
 	"is never taken unless [Global] AllowTakingData=yes and --force is given.\n"
-	"'ublkit=0' on the kernel command line ('rd.ublkit=0' in the initramfs)\n"
-	"turns apply into a no-op.\n"
+	"'ublkit=0' on the kernel command line ('rd.ublkit=0' in the initramfs,\n"
+	"where /etc/initrd-release exists) turns apply into a no-op: it is asked\n"
+	"first, before the policy is read or the namespaces are looked at.\n"
+	"Applies and downs that run at once take turns (/run/ublkit/policy.lock):\n"
+	"one waits up to 90 s for the other, then fails.\n"
 	"\n"
 	"  -n, --dry-run        print the plan, change nothing\n"
 	"  -f, --force          take namespaces with data (needs AllowTakingData=yes)\n"
 	"  -c, --config PATH    read PATH (and PATH.d/) instead of the system's files\n"
 	"\n"
-	"Exit status: 0 everything is in place (or nothing to do, or switched off),\n"
-	"1 failure (the policy has problems, nothing could be made), 2 usage error,\n"
-	"4 partial failure (some stacks were made, others failed and were undone).\n";
+	"Exit status: 0 every claimed namespace is in place or waits for its striped\n"
+	"set (or nothing to do, or switched off); 4 partial: something was refused\n"
+	"(data, in use, broken), in conflict or failed while other instances are in\n"
+	"place; 1 something was refused, in conflict or failed and no instance is\n"
+	"in place, or nothing could be done (the policy has problems, another apply\n"
+	"held the lock); 2 usage error. A dry run exits as the apply would if\n"
+	"every step it plans succeeded.\n";
 
 static const char down_usage[] =
 	"Usage: ublkit down [--json] NAME\n"
@@ -47,21 +54,25 @@ static const char down_usage[] =
 	"\n"
 	"  -a, --all            every instance\n"
 	"\n"
+	"Instances go down the last made first. The kernel command line switch\n"
+	"(ublkit=0) does not stop down.\n"
+	"\n"
 	"Exit status: 0 all down, 1 failure or no such instance, 2 usage error,\n"
 	"4 partial failure (some instances went down, others did not).\n";
 
 static const char status_usage[] =
 	"Usage: ublkit status [--config PATH] [--json]\n"
 	"\n"
-	"The policy's rules and the namespaces each claims, what apply would do\n"
-	"with each, and every instance apply made: what sits on which\n"
-	"namespace (ublk device, dm devices, swap) and its health (server\n"
+	"Whether the kernel command line switched ublkit off (rd.ublkit=0 counts\n"
+	"in the initramfs), the policy's rules and the namespaces each claims,\n"
+	"what apply would do with each, and every instance apply made: what sits\n"
+	"on which namespace (ublk device, dm devices, swap) and its health (server\n"
 	"alive, hardening held, swap active, dm state).\n"
 	"\n"
 	"  -c, --config PATH    read PATH (and PATH.d/) instead of the system's files\n"
 	"\n"
-	"Exit status: 0 every instance is healthy, 1 one is not or the state\n"
-	"cannot be read, 2 usage error.\n";
+	"Exit status: 0 every instance is healthy, 1 one is not, or the run state\n"
+	"or the policy cannot be read, 2 usage error.\n";
 
 /* ---- the policy ------------------------------------------------------------ */
 
@@ -96,7 +107,8 @@ static int load_policy(struct tool *t, const char *path, struct ublkit_policy **
 
 struct apply_ctx {
 	struct tool *t;
-	unsigned int done, failed;
+	unsigned int done, failed;	/* results of steps carried out */
+	unsigned int present, refused;	/* the plan: in place, refused or in conflict */
 };
 
 static void json_step(const struct ublkit_plan_step_info *s)
@@ -181,7 +193,11 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 		switch (c) {
 		case 'n': *dry = true; break;
 		case 'f': *flags |= UBLKIT_PLAN_FORCE; break;
-		case 'c': *config = optarg; break;
+		case 'c':
+			if (!*optarg)
+				return tool_usage(t, "--config needs a path, not ''");
+			*config = optarg;
+			break;
 		default:
 			r = tool_common_option(t, c == 'j' ? 'J' : c, apply_usage);
 			if (r >= 0)
@@ -192,16 +208,44 @@ static int parse_apply(struct tool *t, int argc, char **argv, bool *dry, unsigne
 		return tool_usage(t, "apply takes at most one namespace, not '%s'",
 				  tool_shown(argv[optind + 1]));
 	*only = optind < argc ? argv[optind] : NULL;
+	if (*only && !**only)
+		return tool_usage(t, "a namespace is a name, not ''");
 	return -1;
 }
 
-static int plan_error(int r, const char *only)
+/* Under --json, stdout stays JSON whatever happens: an empty list of steps. */
+static void json_no_steps(const struct tool *t)
 {
+	if (!t->json)
+		return;
+	json_begin_array(NULL);
+	json_end_array();
+	json_finish();
+}
+
+static int switched_off(struct tool *t)
+{
+	static const char msg[] = "ublkit is switched off on the kernel command line "
+				  "(ublkit=0 or rd.ublkit=0): nothing applied";
+
+	if (t->json) {
+		json_no_steps(t);
+		fprintf(stderr, "ublkit: %s\n", msg);
+	} else {
+		printf("%s\n", msg);
+	}
+	return EXIT_OK;
+}
+
+static int plan_error(struct tool *t, int r, const char *only)
+{
+	if (r == -ECANCELED)
+		return switched_off(t);	/* switched off since the first look */
+	json_no_steps(t);
 	switch (r) {
-	case -ECANCELED:
-		printf("ublkit is switched off on the kernel command line (ublkit=0 or "
-		       "rd.ublkit=0): nothing applied\n");
-		return EXIT_OK;
+	case -ETIMEDOUT:
+		tool_error("another ublkit apply or down is still running: nothing was applied");
+		return EXIT_FAIL;
 	case -ENODEV:
 		tool_error("%s is no NVMe namespace (see 'ublkit nvme list')", tool_shown(only));
 		return EXIT_FAIL;
@@ -210,11 +254,32 @@ static int plan_error(int r, const char *only)
 	}
 }
 
+/*
+ * 0 nothing went wrong; 4 something was refused, in conflict or failed
+ * while some instance is in place; 1 the same with none in place.
+ */
 static int apply_exit(const struct apply_ctx *a)
 {
-	if (!a->failed)
+	if (!a->failed && !a->refused)
 		return EXIT_OK;
-	return a->done ? EXIT_PARTIAL : EXIT_FAIL;
+	return a->done || a->present ? EXIT_PARTIAL : EXIT_FAIL;
+}
+
+/* The plan's steps that are no failure of a step carried out; per instance. */
+static void count_plan(const struct ublkit_plan *plan, struct apply_ctx *a, bool dry)
+{
+	struct ublkit_plan_step_info s;
+
+	for (size_t i = 0; ublkit_plan_get_step(plan, i, &s) == 0; i++) {
+		/* a striped set's member says what its instance's step says */
+		if (s.ns && s.create == UBLKIT_POLICY_DM_STRIPED &&
+		    s.action != UBLKIT_PLAN_CONFLICT)
+			continue;
+		if (s.action == UBLKIT_PLAN_PRESENT || (dry && s.action == UBLKIT_PLAN_CREATE))
+			a->present++;
+		else if (s.action == UBLKIT_PLAN_REFUSE || s.action == UBLKIT_PLAN_CONFLICT)
+			a->refused++;
+	}
 }
 
 int cmd_apply(struct tool *t, int argc, char **argv)
@@ -231,23 +296,35 @@ int cmd_apply(struct tool *t, int argc, char **argv)
 	r = parse_apply(t, argc, argv, &dry, &flags, &config, &only);
 	if (r >= 0)
 		return r;
+	/* the escape hatch works whatever the policy or the hardware */
+	r = ublkit_policy_switched_off(t->ctx);
+	if (r > 0)
+		return switched_off(t);
+	if (r < 0) {
+		json_no_steps(t);
+		return tool_fail(r, "cannot read the kernel command line");
+	}
 	r = load_policy(t, config, &p);
-	if (r >= 0)
+	if (r >= 0) {
+		json_no_steps(t);
 		return r;
+	}
 	tool_show_library_errors(t);
 	r = ublkit_nvme_scan(t->ctx, 0, &nvme);
 	if (r < 0) {
 		ublkit_policy_unref(p);
+		json_no_steps(t);
 		return tool_fail(r, "cannot scan NVMe namespaces");
 	}
 	r = ublkit_plan_new(t->ctx, p, nvme, only, flags, &plan);
 	ublkit_nvme_unref(nvme);
 	ublkit_policy_unref(p);
 	if (r < 0)
-		return plan_error(r, only);
+		return plan_error(t, r, only);
 	if (t->json)
 		json_begin_array(NULL);
 	creates = print_plan(t, plan, dry);
+	count_plan(plan, &a, dry);
 	if (!dry && creates)
 		ublkit_plan_execute(plan, flags, on_result, &a);
 	if (t->json) {
@@ -329,6 +406,10 @@ int cmd_down(struct tool *t, int argc, char **argv)
 	}
 	if (r == -ENOENT) {
 		tool_error("there is no instance %s (see 'ublkit status')", name);
+		return EXIT_FAIL;
+	}
+	if (r == -ETIMEDOUT) {
+		tool_error("another ublkit apply or down is still running: nothing was taken down");
 		return EXIT_FAIL;
 	}
 	if (r < 0 && r != -EREMOTEIO)
@@ -506,6 +587,8 @@ int cmd_status(struct tool *t, int argc, char **argv)
 	t->usage = status_usage;
 	while ((c = tool_getopt(t, argc, argv, "hjc:", opts)) != -1) {
 		if (c == 'c') {
+			if (!*optarg)
+				return tool_usage(t, "--config needs a path, not ''");
 			config = optarg;
 			continue;
 		}
@@ -516,12 +599,17 @@ int cmd_status(struct tool *t, int argc, char **argv)
 	r = tool_no_args(t, argc, argv);
 	if (r >= 0)
 		return r;
-	r = ublkit_policy_status_new(t->ctx, 0, &st);
+	r = ublkit_policy_load(t->ctx, config, 0, &p);
 	if (r < 0)
+		return tool_fail(r, "cannot read the policy%s%s", config ? " " : "",
+				 config ? config : "");
+	r = ublkit_policy_status_new(t->ctx, 0, &st);
+	if (r < 0) {
+		ublkit_policy_unref(p);
 		return tool_fail(r, "cannot read the run state under /run/ublkit/policy");
-	off = ublkit_policy_disabled_by_cmdline(t->ctx, false);
-	if (ublkit_policy_load(t->ctx, config, 0, &p) >= 0 &&
-	    ublkit_policy_get_problem_count(p) == 0 && ublkit_nvme_scan(t->ctx, 0, &nvme) >= 0)
+	}
+	off = ublkit_policy_switched_off(t->ctx);
+	if (ublkit_policy_get_problem_count(p) == 0 && ublkit_nvme_scan(t->ctx, 0, &nvme) >= 0)
 		ublkit_plan_new(t->ctx, p, nvme, NULL, UBLKIT_PLAN_IGNORE_CMDLINE, &plan);
 	if (t->json) {
 		json_begin_object(NULL);
@@ -530,8 +618,9 @@ int cmd_status(struct tool *t, int argc, char **argv)
 		if (p)
 			status_rules_json(p, plan);
 	} else {
-		if (off > 0)
-			printf("ublkit is switched off on the kernel command line: apply does nothing\n");
+		printf("Switch: %s\n", off > 0 ? "off on the kernel command line (ublkit=0 or, "
+					       "in the initramfs, rd.ublkit=0): apply does nothing"
+					     : "on");
 		if (p && ublkit_policy_get_problem_count(p) > 0)
 			printf("The policy has problems: see 'ublkit check-config'\n");
 		else if (p)

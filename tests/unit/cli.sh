@@ -237,6 +237,43 @@ usage_error "down: two names" down a b
 usage_error "down: a name that is no instance name" down ../x
 contains err "is no instance name" "down says what an instance name is"
 usage_error "status: a stray argument" status x
+usage_error "apply: an empty --config" apply --config ''
+usage_error "apply: an empty namespace" apply ''
+usage_error "status: an empty --config" status --config ''
+
+# apply, status: the kernel command line switch comes first; status and
+# its policy
+proot=$tmp/proot
+mkdir -p "$proot/proc" "$proot/etc" "$proot/run" "$proot/sys" "$proot/dev"
+printf '[Rule x]\nCreate=frob\n' >"$tmp/broken.conf"
+printf 'root=/dev/vda ublkit=0\n' >"$proot/proc/cmdline"
+expect 0 "apply with ublkit=0 and a broken policy" "$UBLKIT" --sysroot "$proot" apply --config "$tmp/broken.conf"
+contains out "switched off on the kernel command line" "apply says it is switched off"
+expect 0 "apply --json with ublkit=0" "$UBLKIT" --sysroot "$proot" apply --json --config "$tmp/nope.conf"
+if [ "$(tr -d ' \n' <"$tmp/out")" = "[]" ]; then ok "apply --json switched off prints an empty list"
+else bad "apply --json switched off prints an empty list"; sed 's/^/# /' "$tmp/out"; fi
+contains err "switched off" "apply --json says why on stderr"
+expect 0 "status with ublkit=0" "$UBLKIT" --sysroot "$proot" status
+contains out "^Switch: off on the kernel command line" "status shows the switch"
+printf 'root=/dev/vda rd.ublkit=0\n' >"$proot/proc/cmdline"
+expect 0 "status with rd.ublkit=0 outside the initramfs" "$UBLKIT" --sysroot "$proot" status --json
+contains out '"disabled_by_cmdline": false' "rd.ublkit=0 counts only in the initramfs"
+echo 'NAME=initramfs' >"$proot/etc/initrd-release"
+expect 0 "status with rd.ublkit=0 in the initramfs" "$UBLKIT" --sysroot "$proot" status --json
+contains out '"disabled_by_cmdline": true' "status honours rd.ublkit=0 in the initramfs"
+expect 0 "apply with rd.ublkit=0 in the initramfs" "$UBLKIT" --sysroot "$proot" apply --config "$tmp/broken.conf"
+contains out "switched off" "apply honours rd.ublkit=0 in the initramfs"
+rm "$proot/etc/initrd-release"
+expect 1 "apply with a broken policy when switched on" "$UBLKIT" --sysroot "$proot" apply --config "$tmp/broken.conf"
+expect 1 "apply --json with a broken policy" "$UBLKIT" --sysroot "$proot" apply --json --config "$tmp/broken.conf"
+if [ "$(tr -d ' \n' <"$tmp/out")" = "[]" ]; then ok "apply --json keeps stdout JSON on failure"
+else bad "apply --json keeps stdout JSON on failure"; sed 's/^/# /' "$tmp/out"; fi
+expect 1 "status --config of a missing file" "$UBLKIT" --sysroot "$proot" status --config "$tmp/nope.conf"
+contains err "cannot read the policy" "status says the policy cannot be read"
+expect 0 "status --help" "$UBLKIT" status --help
+contains out "the policy cannot be read" "status --help documents exit 1"
+expect 0 "apply --help" "$UBLKIT" apply --help
+contains out "4 partial: something was refused" "apply --help documents exit 4"
 usage_error "check-config: two paths" check-config a b
 
 # check-config: the system's files under the sysroot, a file, stdin

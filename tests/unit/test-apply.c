@@ -3,12 +3,15 @@
  * Plans over captured NVMe topologies in a fake root: instance names,
  * striped sets that wait for their members, namespaces that hold data,
  * two rules that claim one namespace, instances the run state records,
- * the kernel command line switch, and the run state's own format.
+ * the kernel command line switch, the run state's own format, a thin
+ * pool's metadata that is kept, health that keeps a rule off, the lock
+ * between applies and downs, and the order down goes in.
  * White-box: the run state's reader and writer and the probe that looks
  * at made devices are internal.
  */
 #include "config.h"
 
+#include <endian.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "ublkit/swap.h"
 #include "ublkit-private.h"
 #include "apply-private.h"
+#include "dm-private.h"
 
 #define QEMU_NQN "nqn.2019-08.org.qemu:nqn.2024-01.org.ublkit:subsys0"
 #define LOOP_NQN "nqn.2024-01.org.ublkit:loop-test"
@@ -541,7 +545,8 @@ static void test_cmdline(void)
 
 static void test_run_state(void)
 {
-	struct run_state a = { .create = UBLKIT_POLICY_DM_CRYPT_SWAP, .n_members = 2, .n_made = 2 };
+	struct run_state a = { .create = UBLKIT_POLICY_DM_CRYPT_SWAP, .n_members = 2, .n_made = 2,
+			       .seq = 3 };
 	struct run_state b, *all = NULL;
 	char text[4096], copy[4096], p[4200];
 	struct sys s;
@@ -559,7 +564,7 @@ static void test_run_state(void)
 	strcpy(a.made[1].what, "/dev/mapper/cs-2");
 	n = run_state_format(&a, text, sizeof(text));
 	CHECK(n > 0);
-	CHECK_STREQ(text, "name=cs-2\nrule=cs\ncreate=dm-crypt-swap\n"
+	CHECK_STREQ(text, "name=cs-2\nrule=cs\ncreate=dm-crypt-swap\nseq=3\n"
 			  "member=" ID_NS1 " /dev/nvme0n2\nmember=nguid.0123 /dev/nvme1n1\n"
 			  "made=dm cs-2\nmade=swap /dev/mapper/cs-2\n");
 	strcpy(copy, text);
@@ -617,6 +622,247 @@ static void test_run_state(void)
 	sys_free(&s);
 }
 
+/* ---- a thin pool's metadata, which blkid does not see --------------------------------- */
+
+/* A dm-thin superblock at the start of @dev: blocks of @block sectors, metadata of @meta. */
+static void thin_super(struct sys *s, const char *dev, uint32_t block, uint64_t meta_sectors)
+{
+	unsigned char b[4096] = { 0 };
+	uint64_t magic = htole64(27022010), nr = htole64(meta_sectors / 8);
+	uint32_t bs = htole32(block), mbs = htole32(8);
+	char p[4200];
+	int fd;
+
+	memcpy(b + 32, &magic, sizeof(magic));
+	memcpy(b + 336, &bs, sizeof(bs));
+	memcpy(b + 340, &mbs, sizeof(mbs));
+	memcpy(b + 344, &nr, sizeof(nr));
+	snprintf(p, sizeof(p), "%s%s", s->root, dev);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && pwrite(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void test_thin_pool_kept(void)
+{
+	static const char pool[] = "[Rule tp]\nMatchNSID=2\nMatchModel=QEMU*\n"
+				   "Create=dm-thin-pool\n";
+	static const char lin[] = "[Global]\nAllowTakingData=yes\n"
+				  "[Rule lin]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-linear\n";
+	struct dm_thin_super sb;
+	struct ublkit_plan *plan;
+	struct ublkit_plan_step_info a;
+	struct sys s;
+	char text[512];
+
+	sys_new(&s);
+	CHECK_EQ(dm_thin_super_read(s.ctx, "/dev/nvme0n1", 0, &sb), 0);
+	/* 16 MiB: the default metadata is 2 MiB */
+	thin_super(&s, "/dev/nvme0n1", 128, 4096);
+	CHECK_EQ(dm_thin_super_read(s.ctx, "/dev/nvme0n1", 0, &sb), 1);
+	CHECK_EQ(sb.data_block_sectors, 128);
+	CHECK_EQ(sb.metadata_sectors, 4096);
+
+	/* the same rule: the pool is opened as it is */
+	plan = plan_of(&s, pool, NULL, 0);
+	a = step_of(plan, "nvme0n1", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_CREATE);
+	CHECK(strstr(a.text, "nvme0n1 holds this pool already: opened as it is, its thin volumes "
+			     "kept") != NULL);
+	ublkit_plan_unref(plan);
+
+	/* another block size or metadata size: refused, whatever the flags */
+	plan = plan_of(&s, "[Global]\nAllowTakingData=yes\n[Rule tp]\nMatchNSID=2\n"
+			   "MatchModel=QEMU*\nCreate=dm-thin-pool\nBlockSize=128K\n",
+		       NULL, UBLKIT_PLAN_FORCE);
+	a = step_of(plan, "nvme0n1", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_REFUSE);
+	snprintf(text, sizeof(text), "%s", a.text);
+	CHECK(strstr(text, "blocks of 64 KiB, not the BlockSize= of rule tp (128 KiB)") != NULL);
+	CHECK(strstr(text, "neither opened nor formatted over") != NULL);
+	ublkit_plan_unref(plan);
+	plan = plan_of(&s, "[Rule tp]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-thin-pool\n"
+			   "MetadataSize=4M\n",
+		       NULL, 0);
+	a = step_of(plan, "nvme0n1", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_REFUSE);
+	CHECK(strstr(a.text, "2 MiB of metadata, not the MetadataSize= of rule tp (4 MiB)"));
+	ublkit_plan_unref(plan);
+
+	/* for any other rule the pool is data */
+	plan = plan_of(&s, "[Rule lin]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-linear\n", NULL,
+		       UBLKIT_PLAN_FORCE);
+	a = step_of(plan, "nvme0n1", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_REFUSE);
+	CHECK(strstr(a.text, "holds data (a thin pool's metadata); it is never taken unless "
+			     "[Global] AllowTakingData=yes (not set)") != NULL);
+	ublkit_plan_unref(plan);
+	plan = plan_of(&s, lin, NULL, 0);
+	CHECK_EQ(step_of(plan, "nvme0n1", NULL).action, UBLKIT_PLAN_REFUSE);
+	ublkit_plan_unref(plan);
+	plan = plan_of(&s, lin, NULL, UBLKIT_PLAN_FORCE);
+	a = step_of(plan, "nvme0n1", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_CREATE);
+	CHECK(strstr(a.text, "taking nvme0n1, which holds a thin pool's metadata") != NULL);
+	ublkit_plan_unref(plan);
+	sys_free(&s);
+}
+
+/* ---- health ------------------------------------------------------------------------------ */
+
+static void test_health_reason(void)
+{
+	struct ublkit_plan *plan;
+	struct ublkit_plan_step_info a;
+	struct sys s;
+
+	sys_new(&s);
+	fake_nvme_fail_health(-EIO);
+	plan = plan_of(&s, "[Rule worn]\nMatchModel=QEMU*\nMaxPercentUsed=80\nCreate=ublk\n", NULL,
+		       0);
+	fake_nvme_fail_health(0);
+	a = step_of(plan, "nvme0n2", NULL);
+	CHECK_EQ(a.action, UBLKIT_PLAN_NOTHING);
+	CHECK(strstr(a.text, "nvme0n2: no rule claims it: rule worn would, but not with this "
+			     "health: MaxPercentUsed: ") == a.text);
+	CHECK(strstr(a.text, "left alone") != NULL);
+	/* a rule that does not match for other reasons is not named */
+	a = step_of(plan, "nvme2n1", NULL);
+	CHECK_STREQ(a.text, "nvme2n1: no rule claims it, left alone");
+	ublkit_plan_unref(plan);
+	sys_free(&s);
+}
+
+/* ---- the lock, and whose record an undo removes ------------------------------------------- */
+
+static void test_lock(void)
+{
+	struct ublkit_plan *plan, *other = NULL;
+	struct ublkit_ctx *ctx2;
+	struct ublkit_policy *p;
+	unsigned int saved = apply_lock_timeout_ms;
+	char text[64] = "", path[4200];
+	struct sys s;
+	int fd;
+
+	sys_new(&s);
+	ctx2 = test_ctx();
+	CHECK_EQ(ublkit_ctx_set_sysroot(ctx2, s.root), 0);
+	apply_lock_timeout_ms = 150;
+	p = policy(&s, QEMU_SWAP);
+	/* a plan to carry out holds the lock until it goes */
+	plan = plan_of(&s, QEMU_SWAP, NULL, 0);
+	snprintf(path, sizeof(path), "%s" POLICY_LOCK, s.root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(read(fd, text, sizeof(text) - 1) > 0);
+		CHECK_EQ(atoi(text), (int)getpid());
+		close(fd);
+	}
+	CHECK_EQ(ublkit_plan_new(ctx2, p, s.nvme, NULL, 0, &other), -ETIMEDOUT);
+	CHECK(other == NULL);
+	CHECK_EQ(ublkit_policy_down(ctx2, NULL, 0, NULL, NULL), -ETIMEDOUT);
+	CHECK_EQ(policy_lock(ctx2), -ETIMEDOUT);
+	/* a plan only to look at (status) neither takes nor waits for it */
+	CHECK_EQ(ublkit_plan_new(ctx2, p, s.nvme, NULL, UBLKIT_PLAN_IGNORE_CMDLINE, &other), 0);
+	other = ublkit_plan_unref(other);
+	ublkit_plan_unref(plan);
+	CHECK_EQ(ublkit_plan_new(ctx2, p, s.nvme, NULL, 0, &other), 0);
+	ublkit_plan_unref(other);
+	CHECK_EQ(ublkit_policy_down(ctx2, NULL, 0, NULL, NULL), 0);
+	fd = policy_lock(ctx2);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	apply_lock_timeout_ms = saved;
+	ublkit_policy_unref(p);
+	ublkit_ctx_unref(ctx2);
+	sys_free(&s);
+}
+
+struct results {
+	int calls, failed;
+	char text[512];
+};
+
+static void on_result(const struct ublkit_plan_step_info *step, int err, const char *text,
+		      void *userdata)
+{
+	struct results *r = userdata;
+
+	(void)step;
+	r->calls++;
+	r->failed += err < 0;
+	snprintf(r->text, sizeof(r->text), "%s", text);
+}
+
+static void test_failed_step_keeps_others_record(void)
+{
+	struct results res = { 0 };
+	struct ublkit_plan *plan;
+	struct run_state st;
+	struct sys s;
+
+	sys_new(&s);
+	plan = plan_of(&s, "[Rule lin]\nMatchNSID=2\nMatchModel=QEMU*\nCreate=dm-linear\n", NULL, 0);
+	CHECK_EQ(step_of(plan, "nvme0n1", NULL).action, UBLKIT_PLAN_CREATE);
+	/* a record of that name appears that this step did not write */
+	record_state(&s, "lin", "lin", UBLKIT_POLICY_DM_LINEAR, ID_NS2, "/dev/nvme0n1");
+	/* no device-mapper in a fake root: the step fails before it makes anything */
+	CHECK_EQ(ublkit_plan_execute(plan, 0, on_result, &res), -EREMOTEIO);
+	CHECK_EQ(res.calls, 1);
+	CHECK_EQ(res.failed, 1);
+	CHECK(strstr(res.text, "; nothing was left") != NULL);
+	CHECK_EQ(run_state_read(s.ctx, "lin", &st), 0);
+	ublkit_plan_unref(plan);
+	sys_free(&s);
+}
+
+/* ---- down: the last made first ---------------------------------------------------------- */
+
+static void on_down_order(const struct ublkit_plan_step_info *step, int err, const char *text,
+			  void *userdata)
+{
+	char *order = userdata;
+
+	(void)text;
+	CHECK_EQ(err, 0);
+	strcat(order, step->instance);
+	strcat(order, " ");
+}
+
+static void test_down_order(void)
+{
+	static const char *const names[] = { "b", "a", "c-2", "c" };
+	char order[64] = "", p[4200];
+	struct run_state st;
+	struct sys s;
+
+	sys_new(&s);
+	/* made in this order: b, a, c-2, c; and an older record without an order */
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		memset(&st, 0, sizeof(st));
+		snprintf(st.name, sizeof(st.name), "%s", names[i]);
+		snprintf(st.rule, sizeof(st.rule), "%c", names[i][0]);
+		st.create = UBLKIT_POLICY_UBLK;
+		st.seq = i + 1;
+		CHECK_EQ(run_state_write(s.ctx, &st), 0);
+	}
+	memset(&st, 0, sizeof(st));
+	strcpy(st.name, "old");
+	strcpy(st.rule, "old");
+	st.create = UBLKIT_POLICY_UBLK;
+	CHECK_EQ(run_state_write(s.ctx, &st), 0);
+	CHECK_EQ(ublkit_policy_down(s.ctx, NULL, 0, on_down_order, order), 0);
+	CHECK_STREQ(order, "c c-2 a b old ");
+	/* nothing left: no run state directory either */
+	snprintf(p, sizeof(p), "%s" RUN_STATE_DIR, s.root);
+	CHECK(access(p, F_OK) < 0 && errno == ENOENT);
+	sys_free(&s);
+}
+
 static void test_names(void)
 {
 	CHECK_STREQ(ublkit_plan_action_name(UBLKIT_PLAN_NOTHING), "nothing");
@@ -642,5 +888,10 @@ int main(void)
 	RUN(test_present);
 	RUN(test_interrupted_and_status);
 	RUN(test_cmdline);
+	RUN(test_thin_pool_kept);
+	RUN(test_health_reason);
+	RUN(test_lock);
+	RUN(test_failed_step_keeps_others_record);
+	RUN(test_down_order);
 	return test_result();
 }

@@ -2,7 +2,9 @@
 # A namespace with a file system is never formatted, whatever the rules
 # say: not without AllowTakingData=yes, not without --force, never while
 # it is mounted; with both and unmounted it is taken. The other namespace
-# is provisioned all the same.
+# is provisioned all the same, and apply exits 4 (something refused,
+# something in place), or 1 when the refused namespace is all it has.
+# A swap rule, which writes a signature, leaves the file system alone.
 # vm-timeout: 600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-policy.sh"
@@ -25,13 +27,13 @@ CONF
 
 # --- the rule claims both; the one with a file system is refused ------------
 run_apply
-assert_eq 0 "$rc" "exit status of apply"
+assert_eq 4 "$rc" "exit status of apply with a namespace refused"
 assert_match "done: /dev/mapper/any" "$(line_of "$ns1")"
 assert_match "refused: ${ns2##*/} holds data \(TYPE=ext4\); it is never taken unless \[Global\] AllowTakingData=yes \(not set\) and the command is run with --force" \
 	"$(line_of "$ns2")"
 still_ext4 "after apply"
 run_apply --force
-assert_eq 0 "$rc" "exit status of apply --force without AllowTakingData"
+assert_eq 4 "$rc" "exit status of apply --force without AllowTakingData"
 assert_match "refused: " "$(line_of "$ns2")"
 still_ext4 "after apply --force"
 
@@ -45,6 +47,7 @@ MatchModel=QEMU*
 Create=dm-linear
 CONF
 run_apply
+assert_eq 4 "$rc" "exit status with AllowTakingData=yes alone"
 assert_match "refused: .*AllowTakingData=yes \(set\) and the command is run with --force" "$(line_of "$ns2")"
 still_ext4 "with AllowTakingData=yes alone"
 
@@ -69,4 +72,33 @@ assert_block /dev/mapper/any /dev/mapper/any-2
 run_down --all
 assert_eq 0 "$rc" "exit status of down --all"
 nothing_left "down --all"
+still_ext4 "after dm-linear over it went"
+
+# --- a swap rule writes a signature: never over the file system -----------------
+swap_policy() { # [GLOBAL LINE]
+	policy <<CONF
+[Global]
+Hardening=best-effort
+${1-}
+
+[Rule sw]
+MatchNSID=2
+Create=ublk-swap
+CONF
+}
+swap_policy
+run_apply
+assert_eq 1 "$rc" "exit status when the one claimed namespace is refused"
+assert_match "^${ns2##*/}: ublk-swap 'sw' \(rule sw\): refused: ${ns2##*/} holds data \(TYPE=ext4\)" \
+	"$(line_of "$ns2")"
+run_apply --force
+assert_eq 1 "$rc" "exit status of apply --force without AllowTakingData, swap"
+assert_match "refused: " "$(line_of "$ns2")"
+swap_policy "AllowTakingData=yes"
+run_apply
+assert_eq 1 "$rc" "exit status with AllowTakingData=yes alone, swap"
+assert_match "refused: .*\(set\) and the command is run with --force" "$(line_of "$ns2")"
+[[ -z $(swap_areas)$(ublk_ids)$(run_states) ]] || fail "a swap rule made something over ext4"
+still_ext4 "after the swap rule was refused"
+nothing_left "the refused swap rule"
 log "PASS"

@@ -79,6 +79,7 @@ mkdir -p /run/ublkit/policy
 run mount -t tmpfs -o ro tmpfs /run/ublkit/policy
 run_apply
 umount /run/ublkit/policy
+rmdir /run/ublkit/policy	# the test's, not apply's
 assert_eq 1 "$rc" "exit status when the only stack failed"
 assert_match "FAILED: cannot write the run state: Read-only file system; undone \(removed enc\)" \
 	"$(line_of "$ns2")"

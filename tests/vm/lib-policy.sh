@@ -41,7 +41,7 @@ run_down() {
 }
 
 # Nothing of ublkit's: no dm device, ublk device, swap area, udev cookie
-# or run state.
+# or run state (not even its directory).
 nothing_left() { # WHAT
 	udevadm settle
 	[[ -z $(dm_names) ]] || fail "dm devices left after $1: $(dmsetup ls)"
@@ -49,6 +49,14 @@ nothing_left() { # WHAT
 	[[ -z $(swap_areas) ]] || fail "swap left after $1: $(cat /proc/swaps)"
 	[[ -z $(dmsetup udevcookies | tail -n +2) ]] || fail "udev cookies left after $1"
 	[[ -z $(run_states) ]] || fail "run state left after $1: $(run_states)"
+	[[ ! -e /run/ublkit/policy ]] ||
+		fail "/run/ublkit/policy left after $1: $(ls -A /run/ublkit/policy)"
+}
+
+# Zero the first 4 KiB of DEV: a thin pool's superblock, which wipefs
+# does not know, is gone.
+clear_metadata() { # DEV
+	dd if=/dev/zero of="$1" bs=4096 count=1 oflag=direct conv=notrunc status=none
 }
 
 # Whatever happens to the test, take everything down.

@@ -187,7 +187,9 @@ int ublkit_dm_table_thin_pool(struct ublkit_ctx *ctx, const struct ublkit_dm_ran
  * A thin volume of @length_sectors in the pool named @pool (one of
  * ublkit's). ublkit_dm_create() creates the volume in the pool under
  * @thin_id, or under the next free id when @thin_id is
- * UBLKIT_DM_THIN_ID_AUTO; ublkit_dm_remove() deletes it from the pool.
+ * UBLKIT_DM_THIN_ID_AUTO; a @thin_id the pool has already (and no device
+ * maps) is activated with its data. ublkit_dm_remove() deletes it from
+ * the pool.
  */
 #define UBLKIT_DM_THIN_ID_AUTO UINT32_MAX
 int ublkit_dm_table_thin(struct ublkit_ctx *ctx, const char *pool, uint32_t thin_id,
@@ -213,9 +215,12 @@ int ublkit_dm_table_cache(struct ublkit_ctx *ctx, const struct ublkit_dm_range *
  * Create device @name (letters, digits and "_.+-", at most
  * UBLKIT_DM_NAME_MAX bytes) with table @t and activate it: the target's
  * module is loaded, parts are created first, a thin volume is created in
- * its pool. A thin pool or a cache gets fresh metadata: the first 4 KiB
- * of its metadata device are zeroed (opened exclusively: a device in use
- * is refused, not overwritten). Returns 0 once udev has processed the
+ * its pool. A cache gets fresh metadata: the first 4 KiB of its metadata
+ * device are zeroed (opened exclusively: a device in use is refused, not
+ * overwritten). So does a thin pool, unless its metadata device holds a
+ * thin pool already: that one is opened as it is, with its volumes (-EEXIST
+ * when its block size or metadata size differ from @t's; it is never
+ * formatted over). Returns 0 once udev has processed the
  * device (/dev/mapper/NAME exists). On failure nothing is left: no
  * device, no part, no thin volume in the pool.
  */

@@ -229,6 +229,14 @@ int ublkit_policy_match(const struct ublkit_policy *p, const struct ublkit_nvme_
 int ublkit_policy_disabled_by_cmdline(struct ublkit_ctx *ctx, bool initrd);
 /* The same for a command line given as text. */
 int ublkit_policy_cmdline_disables(const char *cmdline, bool initrd);
+/*
+ * Is ublkit switched off here? ublkit_policy_disabled_by_cmdline() with
+ * rd.ublkit= honoured when this is the initramfs (/etc/initrd-release
+ * exists in the sysroot, as systemd decides it). For a tool to ask before
+ * it reads anything else, as ublkit_plan_new() does. Returns 1 off, 0 on
+ * (also without a /proc/cmdline), or a negative errno.
+ */
+int ublkit_policy_switched_off(struct ublkit_ctx *ctx);
 
 /* ---- applying -------------------------------------------------------------- */
 
@@ -268,6 +276,18 @@ const char *ublkit_plan_action_name(int action);
  * ublkit_nvme_find_ns() takes it, or NULL for all. Returns -EINVAL when
  * the policy has problems, -ENODEV when @only names no namespace,
  * -ECANCELED when the kernel command line switched ublkit off.
+ *
+ * A plan to carry out (without UBLKIT_PLAN_IGNORE_CMDLINE) holds the
+ * policy's lock, /run/ublkit/policy.lock, from here until it is unref'ed,
+ * so that applies and downs that run at once (udev runs one per
+ * namespace) take turns: each sees what the one before made. It waits up
+ * to 90 s for another to finish, then returns -ETIMEDOUT (logged with
+ * the holder's pid).
+ *
+ * A namespace that holds a thin pool's metadata (which blkid does not
+ * see) is data for every rule but a thin-pool rule, for which the pool
+ * is opened again as it is, its volumes kept (refused when the rule's
+ * BlockSize= or MetadataSize= no longer say what it was made with).
  */
 int ublkit_plan_new(struct ublkit_ctx *ctx, struct ublkit_policy *p, struct ublkit_nvme *nvme,
 		    const char *only, unsigned int flags, struct ublkit_plan **ret);
@@ -306,12 +326,16 @@ int ublkit_plan_execute(struct ublkit_plan *plan, unsigned int flags, ublkit_pla
 int ublkit_policy_instance_name_check(struct ublkit_ctx *ctx, const char *name);
 
 /*
- * Tear down instance @name (NULL: all), in reverse order of making:
- * swapoff first (refused when memory cannot take the pages back, which
- * stops that instance's teardown), then dm devices, then the ublk device,
- * then its run state. Every other instance still goes down. Returns 0,
- * -EINVAL when @name cannot be an instance's name, -ENOENT when it is no
- * instance, -EREMOTEIO when some failed.
+ * Tear down instance @name (NULL: all, the last made first), each in
+ * reverse order of making: swapoff first (refused when memory cannot take
+ * the pages back, which stops that instance's teardown), then dm devices,
+ * then the ublk device, then its run state; with no instance left,
+ * /run/ublkit/policy itself goes. Every other instance still goes down.
+ * Holds the policy's lock as a plan does. The kernel command line switch
+ * does not apply: taking down is always possible. Returns 0, -EINVAL when
+ * @name cannot be an instance's name, -ENOENT when it is no instance,
+ * -EREMOTEIO when some failed, -ETIMEDOUT when another apply or down
+ * held the lock too long.
  */
 int ublkit_policy_down(struct ublkit_ctx *ctx, const char *name, unsigned int flags,
 		       ublkit_plan_result_fn fn, void *userdata);
