@@ -290,6 +290,10 @@ static int start_device(struct ublkit_ctx *ctx, const struct server_args *a,
 			      a->m.target_arg[0] ? a->m.target_arg : NULL, &s);
 	if (r < 0)
 		goto out;
+	/* What the target found when it opened its backing; the queues
+	 * allocate and touch their buffers before START_DEV. */
+	if (profile)
+		ublkit_harden_profile_set_preallocated(profile, s->target.preallocated);
 	id = a->recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)a->recover_id)
 				: ublkit_server_start(s);
 	r = id < 0 ? id : harden_after(ctx, profile, required);

@@ -63,7 +63,9 @@ int blockdev_partitions(struct ublkit_ctx *ctx, unsigned int maj, unsigned int m
 			partition_fn fn, void *userdata);
 
 /* harden.c: the hardening profile of a server with these UBLKIT_DEV_*
- * flags; -ENODATA when the device does not back swap. */
+ * flags; -ENODATA when the device does not back swap. Whether it is
+ * preallocated stays unknown (not applicable) until
+ * ublkit_harden_profile_set_preallocated() says what the target found. */
 int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
 
 #endif
