@@ -36,6 +36,7 @@ struct server_log {
 	bool to_stderr;
 	bool journal;		/* stderr is the journal: "<N>" priority prefixes */
 	int id;			/* the device id once known, else -1 */
+	bool reported;		/* the report is sent: errors are only logged */
 	char errors[SPAWN_ERRORS_MAX];	/* every error line until the report is sent */
 };
 
@@ -85,7 +86,7 @@ static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file
 
 	vsnprintf(msg, sizeof(msg), format, args);
 	/* all of them: the last one alone may lack the cause or the fix */
-	if (priority <= UBLKIT_LOG_ERR)
+	if (priority <= UBLKIT_LOG_ERR && !slog.reported)
 		spawn_errors_add(slog.errors, sizeof(slog.errors), msg);
 	/* Tag with the device id, unless the message already names it. */
 	if (slog.id >= 0) {
@@ -374,6 +375,7 @@ UBLKIT_EXPORT int ublkit_server_main(int argc, char **argv)
 		memcpy(rep.error, slog.errors, sizeof(rep.error));
 	}
 	r = send_report(SPAWN_REPORT_FD, &rep, pidfd);
+	slog.reported = true;
 	close(SPAWN_REPORT_FD);
 	if (pidfd >= 0)
 		close(pidfd);
