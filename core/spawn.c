@@ -214,6 +214,7 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 	struct ublkit_spawn_result out;
 	struct ublkit_dev_params p;
 	struct spawn_argv a;
+	char abs[PATH_MAX];
 	int sv[2], pidfd, r;
 	pid_t pid;
 	ssize_t n;
@@ -228,6 +229,12 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 	r = ublkit_dev_params_check(ctx, &p, target ? target : "", target_arg);
 	if (r < 0)
 		return r;
+	if (target_arg && *target_arg) {
+		r = spawn_path_absolute(target_arg, abs, sizeof(abs));
+		if (r < 0)
+			return log_ret(ctx, r, "%s: cannot make the path absolute", target_arg);
+		target_arg = abs;
+	}
 	r = spawn_argv_build(&a, &p, target, target_arg, recover_id, flags);
 	if (r < 0)
 		return log_ret(ctx, r, "cannot pass the device's parameters to its server");

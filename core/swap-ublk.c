@@ -16,6 +16,7 @@
 #include "ublkit-private.h"
 #include "swap-private.h"
 #include "server-private.h"
+#include "spawn-private.h"
 #include "ublkit/swap.h"
 
 #define SWAP_DEFAULT_LABEL "ublkit-swap"
@@ -238,6 +239,7 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 {
 	struct ublkit_spawn_result out = { .pidfd = -1 };
 	struct ublkit_dev_params p;
+	char abs[PATH_MAX];
 	int tflags, created = 0, r;
 
 	ublkit_dev_params_init(&p);
@@ -258,6 +260,13 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 		log_error(ctx, "target %s cannot back swap (use the file target)",
 			  target ? target : "(none)");
 		return -EINVAL;
+	}
+	if (tflags & UBLKIT_TARGET_NEEDS_PATH) {
+		/* what is checked and created here is what the server opens */
+		r = spawn_path_absolute(target_arg, abs, sizeof(abs));
+		if (r < 0)
+			return log_ret(ctx, r, "%s: cannot make the path absolute", target_arg);
+		target_arg = abs;
 	}
 	if ((flags & UBLKIT_SWAP_CREATE) && (!(tflags & UBLKIT_TARGET_NEEDS_PATH) || !p.size)) {
 		log_error(ctx, "a new swap file needs a path and a size");

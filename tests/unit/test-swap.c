@@ -941,6 +941,23 @@ static void test_server_refusal_whole(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* A server works in /: the backing's path it gets is absolute. */
+static void test_backing_path_absolute(void)
+{
+	char cwd[4096], buf[4096], want[4200];
+	volatile size_t tiny_size = 8; /* not known when compiled: no truncation warning */
+	char tiny[8];
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK_EQ(spawn_path_absolute("/dev/nvme0n2", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "/dev/nvme0n2");
+	CHECK_EQ(spawn_path_absolute("swap.img", buf, sizeof(buf)), 0);
+	snprintf(want, sizeof(want), "%s/swap.img", cwd);
+	CHECK_STREQ(buf, want);
+	CHECK_EQ(spawn_path_absolute("/dev/nvme0n2", tiny, tiny_size), -ENAMETOOLONG);
+	CHECK_EQ(spawn_path_absolute("swap.img", tiny, tiny_size), -ENAMETOOLONG);
+}
+
 static void test_unescape(void)
 {
 	char s[] = "/a\\040b\\011c\\134d\\0x";
@@ -972,5 +989,6 @@ int main(void)
 	RUN(test_swap_file_create);
 	RUN(test_first_page_restore);
 	RUN(test_server_refusal_whole);
+	RUN(test_backing_path_absolute);
 	return test_result();
 }
