@@ -179,16 +179,18 @@ printf '%s\n' "$out"
 assert_eq 2 "$rc" "exit status of swap on --target mem"
 assert_match "target mem cannot back swap" "$out" "the reason mem is refused"
 
-# A swapon(2) that fails after the signature is written (a seccomp filter
-# makes it return EIO): the first page is written back, so the namespace
-# holds no swap signature, and no device or server is left.
+# A swapon(2) that fails after the signature is written (strace's fault
+# injection makes ublkit's swapon return EIO; the server is not traced):
+# the first page is written back, so the namespace holds no swap
+# signature, and no device or server is left.
+command -v strace >/dev/null || fail "strace is not installed (tests/vm/packages has it)"
 run wipefs -a -q "$ns"
 for i in $(seq 0 255); do printf 'ublkit-first-page %04d\n' "$i"; done >/tmp/first-page
 dd if=/tmp/first-page of="$ns" bs=4096 count=1 oflag=direct conv=notrunc status=none
 before=$(dd if="$ns" bs=4096 count=1 iflag=direct status=none | sha256sum)
 rc=0
-out=$(systemd-run --wait --pipe --quiet --collect -p SystemCallFilter=~swapon \
-	-p SystemCallErrorNumber=EIO ublkit swap on --file "$ns" 2>&1) || rc=$?
+out=$(strace -o /dev/null -e trace=swapon -e inject=swapon:error=EIO \
+	ublkit swap on --file "$ns" 2>&1) || rc=$?
 printf '%s\n' "$out"
 ((rc != 0)) || fail "swap on succeeded although swapon(2) failed"
 assert_match "swapon" "$out" "the failed swapon is named"
