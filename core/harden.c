@@ -50,6 +50,8 @@ struct ublkit_harden_profile {
 	int refcount;
 	int mode[HARDEN_ITEMS];
 	bool preallocated;
+	/* harden_profile_for_flags(): not known until the target has checked */
+	bool preallocated_unknown;
 };
 
 struct guarantee {
@@ -167,8 +169,10 @@ UBLKIT_EXPORT int ublkit_harden_profile_get(const struct ublkit_harden_profile *
 UBLKIT_EXPORT void ublkit_harden_profile_set_preallocated(struct ublkit_harden_profile *p,
 							  bool preallocated)
 {
-	if (p)
+	if (p) {
 		p->preallocated = preallocated;
+		p->preallocated_unknown = false;
+	}
 }
 
 UBLKIT_EXPORT bool ublkit_harden_profile_get_preallocated(const struct ublkit_harden_profile *p)
@@ -605,13 +609,19 @@ static void judge_preallocated(struct ublkit_harden_report *r,
 	if (!declared)
 		set_guarantee(r, g, UBLKIT_GUARANTEE_NOT_APPLICABLE,
 			      "declared by the server; not observable from /proc");
+	else if (declared->preallocated_unknown)
+		set_guarantee(r, g, UBLKIT_GUARANTEE_NOT_APPLICABLE,
+			      "not checked: the target has not opened its backing yet, or it "
+			      "cannot be read from here");
 	else if (declared->preallocated)
 		set_guarantee(r, g, UBLKIT_GUARANTEE_HELD,
-			      "the server declares its buffers allocated before start");
+			      "I/O buffers allocated before start, and the target checked that "
+			      "writes to its backing never allocate");
 	else
 		set_guarantee(r, g, UBLKIT_GUARANTEE_NOT_HELD,
-			      "the server does not declare its buffers preallocated: it may "
-			      "allocate on its I/O path");
+			      "writes may allocate: the server's target did not find its buffers "
+			      "and its backing preallocated (a file with holes, in memory or "
+			      "without O_DIRECT)");
 }
 
 static void judge_swap_safe(struct ublkit_harden_report *r)
@@ -1153,7 +1163,7 @@ int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **
 	r = ublkit_harden_profile_new(ret, mode);
 	if (r < 0)
 		return r;
-	/* Targets that may back swap allocate every buffer before START_DEV. */
-	ublkit_harden_profile_set_preallocated(*ret, true);
+	/* What the target found when it opened its backing: set by whoever knows. */
+	(*ret)->preallocated_unknown = true;
 	return 0;
 }

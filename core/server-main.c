@@ -36,7 +36,8 @@ struct server_log {
 	bool to_stderr;
 	bool journal;		/* stderr is the journal: "<N>" priority prefixes */
 	int id;			/* the device id once known, else -1 */
-	char last_error[512];
+	bool reported;		/* the report is sent: errors are only logged */
+	char errors[SPAWN_ERRORS_MAX];	/* every error line until the report is sent */
 };
 
 static struct server_log slog = { .syslog_fd = -1, .id = -1 };
@@ -80,16 +81,13 @@ static bool stderr_is_journal(void)
 static void server_log_fn(struct ublkit_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args, void *userdata)
 {
-	char msg[1024], tag[32] = "", out[1200];
+	char msg[4096], tag[32] = "", out[4200];
 	int len;
 
 	vsnprintf(msg, sizeof(msg), format, args);
-	if (priority <= UBLKIT_LOG_ERR) {
-		size_t n = strnlen(msg, sizeof(slog.last_error) - 1);
-
-		memcpy(slog.last_error, msg, n);
-		slog.last_error[n] = '\0';
-	}
+	/* all of them: the last one alone may lack the cause or the fix */
+	if (priority <= UBLKIT_LOG_ERR && !slog.reported)
+		spawn_errors_add(slog.errors, sizeof(slog.errors), msg);
 	/* Tag with the device id, unless the message already names it. */
 	if (slog.id >= 0) {
 		snprintf(tag, sizeof(tag), "ublk%d", slog.id);
@@ -290,6 +288,10 @@ static int start_device(struct ublkit_ctx *ctx, const struct server_args *a,
 			      a->m.target_arg[0] ? a->m.target_arg : NULL, &s);
 	if (r < 0)
 		goto out;
+	/* What the target found when it opened its backing; the queues
+	 * allocate and touch their buffers before START_DEV. */
+	if (profile)
+		ublkit_harden_profile_set_preallocated(profile, s->target.preallocated);
 	id = a->recover_id >= 0 ? ublkit_server_recover(s, (uint32_t)a->recover_id)
 				: ublkit_server_start(s);
 	r = id < 0 ? id : harden_after(ctx, profile, required);
@@ -370,9 +372,10 @@ UBLKIT_EXPORT int ublkit_server_main(int argc, char **argv)
 		rep.params = *ublkit_server_get_params(s);
 		pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	} else {
-		memcpy(rep.error, slog.last_error, sizeof(rep.error));
+		memcpy(rep.error, slog.errors, sizeof(rep.error));
 	}
 	r = send_report(SPAWN_REPORT_FD, &rep, pidfd);
+	slog.reported = true;
 	close(SPAWN_REPORT_FD);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -161,6 +161,51 @@ static int spawn_process(struct ublkit_ctx *ctx, char **argv, int report_fd, uns
 	return r;
 }
 
+#define SPAWN_ERRORS_CUT "...\n"
+
+void spawn_errors_add(char *buf, size_t size, const char *line)
+{
+	size_t used = strnlen(buf, size), n = strlen(line), room;
+	const size_t cut = sizeof(SPAWN_ERRORS_CUT) - 1;
+
+	if (size < cut + 2 || used >= size - 1)
+		return;
+	if (used >= cut && strcmp(buf + used - cut, SPAWN_ERRORS_CUT) == 0)
+		return; /* already full */
+	room = size - 1 - used;
+	if (n + 1 + cut <= room) {
+		memcpy(buf + used, line, n);
+		buf[used + n] = '\n';
+		buf[used + n + 1] = '\0';
+		return;
+	}
+	/* keep the room to say that something is missing */
+	if (room < cut)
+		used = size - 1 - cut;
+	else if (room > cut) {
+		n = room - cut;
+		memcpy(buf + used, line, n);
+		used += n;
+	}
+	memcpy(buf + used, SPAWN_ERRORS_CUT, cut + 1);
+}
+
+void spawn_errors_log(struct ublkit_ctx *ctx, const char *errors)
+{
+	const char *p = errors, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			log_error(ctx, "%s", p);
+			return;
+		}
+		if (nl > p)
+			log_error(ctx, "%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
 /* One report message; *pidfd gets the descriptor sent with it, or -1. */
 static ssize_t recv_report(int fd, struct spawn_report *rep, int *pidfd)
 {
@@ -203,6 +248,7 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 	struct ublkit_spawn_result out;
 	struct ublkit_dev_params p;
 	struct spawn_argv a;
+	char abs[PATH_MAX];
 	int sv[2], pidfd, r;
 	pid_t pid;
 	ssize_t n;
@@ -217,6 +263,12 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 	r = ublkit_dev_params_check(ctx, &p, target ? target : "", target_arg);
 	if (r < 0)
 		return r;
+	if (target_arg && *target_arg) {
+		r = spawn_path_absolute(target_arg, abs, sizeof(abs));
+		if (r < 0)
+			return log_ret(ctx, r, "%s: cannot make the path absolute", target_arg);
+		target_arg = abs;
+	}
 	r = spawn_argv_build(&a, &p, target, target_arg, recover_id, flags);
 	if (r < 0)
 		return log_ret(ctx, r, "cannot pass the device's parameters to its server");
@@ -246,8 +298,7 @@ UBLKIT_EXPORT int ublkit_server_spawn_sz(struct ublkit_ctx *ctx,
 		if (n != (ssize_t)sizeof(rep))
 			return log_ret(ctx, -ECHILD, "the server exited during start-up");
 		rep.error[sizeof(rep.error) - 1] = '\0';
-		if (rep.error[0])
-			log_error(ctx, "%s", rep.error);
+		spawn_errors_log(ctx, rep.error);
 		return rep.result;
 	}
 	if (res) {

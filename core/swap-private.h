@@ -42,6 +42,23 @@ int swaps_find(struct ublkit_ctx *ctx, const char *path, const struct file_id *i
  * point into @line. -EINVAL: not such a line. */
 int swaps_parse_line(char *line, struct ublkit_swap_area *a);
 
+/*
+ * The first @size bytes (a page) of @path, a device or file through the
+ * sysroot: read before a swap signature is written over them, written
+ * back (and flushed) when the swap area is not used after all.
+ */
+int swap_first_page_read(struct ublkit_ctx *ctx, const char *path, void *page, size_t size);
+int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *page,
+			  size_t size);
+
+/*
+ * A new swap file @path of @size bytes with every block allocated, as
+ * `mkswap --file --size` makes one (swap-ublk.c): mode 0600, on a disk
+ * file system that can preallocate. 1: created; 0: @path exists (left
+ * alone); -errno: refused, and nothing is left behind.
+ */
+int swap_file_create(struct ublkit_ctx *ctx, const char *path, uint64_t size);
+
 /* block device usage (blockdev.c) */
 
 /* A mount of device @maj:@min, or of source @path (may be NULL): true
@@ -63,7 +80,9 @@ int blockdev_partitions(struct ublkit_ctx *ctx, unsigned int maj, unsigned int m
 			partition_fn fn, void *userdata);
 
 /* harden.c: the hardening profile of a server with these UBLKIT_DEV_*
- * flags; -ENODATA when the device does not back swap. */
+ * flags; -ENODATA when the device does not back swap. Whether it is
+ * preallocated stays unknown (not applicable) until
+ * ublkit_harden_profile_set_preallocated() says what the target found. */
 int harden_profile_for_flags(uint32_t dev_flags, struct ublkit_harden_profile **ret);
 /* harden.c: how many mounts of a mountinfo file propagate ("shared:N"
  * before " - "), the first one's mount point in @first. */

@@ -7,14 +7,47 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
 #include "ublkit-private.h"
 #include "swap-private.h"
 #include "server-private.h"
+#include "spawn-private.h"
 #include "ublkit/swap.h"
 
 #define SWAP_DEFAULT_LABEL "ublkit-swap"
 #define REMOVE_TIMEOUT_MS 10000
 
+
+/*
+ * The server checked its backing when it opened it, and refuses to serve
+ * swap from one that is not preallocated; from outside, the backing is
+ * checked again as it is now (a file may have been truncated or punched
+ * since). Left unknown when it cannot be read from this process.
+ */
+static void declare_preallocated(struct ublkit_ctx *ctx, const struct ublkit_device *d,
+				 struct ublkit_harden_profile *p)
+{
+	const char *path = ublkit_device_get_target_arg(d);
+	_cleanup_close_ int fd = -1;
+	char why[512];
+	int r;
+
+	if (ublkit_ctx_is_sysroot(ctx) || !path || !*path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	r = file_backing_check(fd, path, ublkit_device_get_size(d), why, sizeof(why));
+	if (r == -EINVAL)
+		log_debug(ctx, "%s", why);
+	if (r == 0 || r == -EINVAL)
+		ublkit_harden_profile_set_preallocated(p, r == 0);
+}
 
 UBLKIT_EXPORT int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx,
 						  const struct ublkit_device *d,
@@ -31,8 +64,96 @@ UBLKIT_EXPORT int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx,
 	r = harden_profile_for_flags(m->params.flags, &p);
 	if (r < 0)
 		return r;
+	declare_preallocated(ctx, d, p);
 	r = ublkit_harden_inspect(ctx, ublkit_device_get_server_pid(d), p, ret);
 	ublkit_harden_profile_unref(p);
+	return r;
+}
+
+int swap_file_create(struct ublkit_ctx *ctx, const char *path, uint64_t size)
+{
+	_cleanup_close_ int fd = -1;
+	char why[512];
+	int r;
+
+	if (!path || !size)
+		return -EINVAL;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0)
+		return log_ret(ctx, neg_errno(), "cannot create the swap file %s", path);
+	/* the file system first: a file in memory is refused before it takes any */
+	r = file_backing_check(fd, path, 0, why, sizeof(why));
+	if (r == -EINVAL)
+		log_error(ctx, "%s", why);
+	if (r == 0 && fallocate(fd, 0, 0, (off_t)size) < 0) {
+		r = neg_errno();
+		if (r == -EOPNOTSUPP)
+			log_error(ctx, "%s: the file system cannot preallocate a file (no "
+				  "fallocate); a swap file must be, so that writing it needs no "
+				  "memory: create it on ext4 or xfs, or use a block device", path);
+		else
+			log_error(ctx, "cannot preallocate %llu bytes for %s: %s",
+				  (unsigned long long)size, path, strerror(-r));
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = log_ret(ctx, neg_errno(), "cannot flush the new swap file %s", path);
+	if (r < 0) {
+		unlink(path);
+		return r;
+	}
+	log_info(ctx, "created %s: %llu bytes, preallocated", path, (unsigned long long)size);
+	return 1;
+}
+
+/* The backing's size: a regular file's or a block device's. */
+static int backing_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	if (S_ISREG(st.st_mode)) {
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st.st_mode))
+		return -EINVAL;
+	return ioctl(fd, BLKGETSIZE64, size) < 0 ? neg_errno() : 0;
+}
+
+/*
+ * What the server checks again when it opens the backing, checked here
+ * first so that nothing is started for it: it holds @size bytes (0: all
+ * of it), and a file has every block allocated, on a disk.
+ */
+static int backing_check_blocks(struct ublkit_ctx *ctx, const char *path, uint64_t size)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t have = 0;
+	char p[4096], why[512];
+	int r;
+
+	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
+	if (r < 0)
+		return r;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_ret(ctx, neg_errno(), "cannot open %s", path);
+	r = backing_size(fd, &have);
+	if (r < 0)
+		return log_ret(ctx, r, "cannot size %s", path);
+	if (size > have) {
+		log_error(ctx, "%s holds %llu bytes, less than the %llu asked for", path,
+			  (unsigned long long)have, (unsigned long long)size);
+		return -EINVAL;
+	}
+	r = file_backing_check(fd, path, size ? size : have, why, sizeof(why));
+	if (r == -EINVAL)
+		log_error(ctx, "not a swap backing: %s", why);
+	else if (r < 0)
+		log_error(ctx, "cannot tell whether %s is preallocated: %s", path, strerror(-r));
 	return r;
 }
 
@@ -43,7 +164,7 @@ UBLKIT_EXPORT int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx,
  * from an earlier boot: its contents died with that boot.
  */
 static int backing_check(struct ublkit_ctx *ctx, const char *path, const char *label,
-			 unsigned int flags)
+			 uint64_t size, unsigned int flags)
 {
 	struct ublkit_blockdev_usage u;
 	int r;
@@ -53,27 +174,59 @@ static int backing_check(struct ublkit_ctx *ctx, const char *path, const char *l
 				  &u);
 	if (r == -EEXIST && strcmp(u.type, "swap") == 0 && strcmp(u.label, label) == 0 &&
 	    u.found == UBLKIT_BLOCKDEV_SIGNATURE)
-		return 0;
-	if (r < 0)
+		r = 0;
+	if (r == -ENOENT)
+		log_error(ctx, "%s does not exist (a new swap file needs a size: ublkit swap on "
+			  "--size SIZE)", path);
+	else if (r < 0)
 		log_error(ctx, "%s: %s", path, u.reason[0] ? u.reason : strerror(-r));
-	return r;
+	if (r < 0)
+		return r;
+	return backing_check_blocks(ctx, path, size);
+}
+
+/* Undo the swap signature: the first page as it was, or zeroes. */
+static void swap_unformat(struct ublkit_ctx *ctx, const char *dev, char *page, size_t size,
+			  bool saved)
+{
+	int r;
+
+	if (!saved)
+		memset(page, 0, size);
+	r = swap_first_page_write(ctx, dev, page, size);
+	if (r < 0)
+		log_error(ctx, "%s: cannot wipe the swap signature written to it: %s", dev,
+			  strerror(-r));
+	else
+		log_info(ctx, "%s: swap signature wiped, the first page is as it was", dev);
 }
 
 static int swap_enable(struct ublkit_ctx *ctx, uint32_t id, const char *label, int priority,
 		       unsigned int flags)
 {
+	size_t psize = (size_t)sysconf(_SC_PAGESIZE);
+	_cleanup_free_ char *page = calloc(1, psize);
+	bool saved;
 	char dev[32];
 	int r;
 
+	if (!page)
+		return -ENOMEM;
 	ublkit_ublk_block_path(id, dev, sizeof(dev));
+	saved = swap_first_page_read(ctx, dev, page, psize) == 0;
 	r = ublkit_swap_format(ctx, dev, label, UBLKIT_BLOCKDEV_FORCE, NULL);
-	if (r < 0)
+	if (r < 0) {
+		swap_unformat(ctx, dev, page, psize, saved);
 		return log_ret(ctx, r, "%s: cannot write a swap signature", dev);
+	}
 	r = ublkit_swap_on(ctx, dev, priority,
 			   flags & (UBLKIT_SWAP_DISCARD | UBLKIT_SWAP_DISCARD_ONCE |
 				    UBLKIT_SWAP_DISCARD_PAGES));
-	if (r < 0)
+	if (r < 0) {
+		/* no signature is left behind for a later swapon to find */
+		swap_unformat(ctx, dev, page, psize, saved);
 		return log_ret(ctx, r, "%s: swapon", dev);
+	}
 	return 0;
 }
 
@@ -86,7 +239,8 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 {
 	struct ublkit_spawn_result out = { .pidfd = -1 };
 	struct ublkit_dev_params p;
-	int tflags, r;
+	char abs[PATH_MAX];
+	int tflags, created = 0, r;
 
 	ublkit_dev_params_init(&p);
 	r = struct_in(&p, sizeof(p), params, params_size);
@@ -108,15 +262,31 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 		return -EINVAL;
 	}
 	if (tflags & UBLKIT_TARGET_NEEDS_PATH) {
-		r = backing_check(ctx, target_arg, label, flags);
+		/* what is checked and created here is what the server opens */
+		r = spawn_path_absolute(target_arg, abs, sizeof(abs));
 		if (r < 0)
-			return r;
+			return log_ret(ctx, r, "%s: cannot make the path absolute", target_arg);
+		target_arg = abs;
+	}
+	if ((flags & UBLKIT_SWAP_CREATE) && (!(tflags & UBLKIT_TARGET_NEEDS_PATH) || !p.size)) {
+		log_error(ctx, "a new swap file needs a path and a size");
+		return -EINVAL;
+	}
+	if (flags & UBLKIT_SWAP_CREATE) {
+		created = swap_file_create(ctx, target_arg, p.size);
+		if (created < 0)
+			return created;
+	}
+	if (tflags & UBLKIT_TARGET_NEEDS_PATH) {
+		r = backing_check(ctx, target_arg, label, p.size, flags);
+		if (r < 0)
+			goto fail;
 	}
 	r = ublkit_server_spawn(ctx, &p, target, target_arg, -1,
 				(flags & UBLKIT_SWAP_ROOT_STORAGE) ? UBLKIT_SPAWN_ROOT_STORAGE : 0,
 				&out);
 	if (r < 0)
-		return r;
+		goto fail;
 	r = swap_enable(ctx, (uint32_t)out.id, label, priority, flags);
 	if (r < 0) {
 		/* Nothing half-made: the device goes with its server. */
@@ -124,13 +294,17 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 			log_error(ctx, "ublk%d: could not be removed after the failure", out.id);
 		if (out.pidfd >= 0)
 			close(out.pidfd);
-		return r;
+		goto fail;
 	}
 	if (res)
 		struct_out(res, res_size, &out, sizeof(out));
 	else if (out.pidfd >= 0)
 		close(out.pidfd);
 	return 0;
+fail:
+	if (created > 0 && unlink(target_arg) == 0)
+		log_info(ctx, "removed the swap file %s made for it", target_arg);
+	return r;
 }
 
 UBLKIT_EXPORT int ublkit_swap_ublk_off(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
@@ -156,9 +330,11 @@ UBLKIT_EXPORT int ublkit_swap_ublk_off(struct ublkit_ctx *ctx, uint32_t id, unsi
 	ublkit_ublk_block_path(id, dev, sizeof(dev));
 	r = ublkit_swap_off(ctx, dev, (flags & UBLKIT_SWAP_OFF_FORCE) ? UBLKIT_SWAP_OFF_FORCE : 0,
 			    e);
-	if (r == -ENOENT)
-		log_info(ctx, "%s is not an active swap area", dev);
-	else if (r < 0)
+	if (r < 0 && r != -ENOENT) /* -ENOENT: off already */
 		return r; /* swap stays on, the device stays up */
-	return ublkit_ublk_remove(ctx, id, REMOVE_TIMEOUT_MS);
+	r = ublkit_ublk_remove(ctx, id, REMOVE_TIMEOUT_MS);
+	if (r < 0)
+		log_error(ctx, "ublk%u: swap is off, but the device could not be removed: %s; "
+			  "remove it with 'ublkit del %u'", id, strerror(-r), id);
+	return r;
 }

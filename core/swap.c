@@ -60,6 +60,8 @@ _Static_assert(offsetof(struct swap_header_v1, volume_name) == 1052, "swap heade
 #define SWAPOFF_MARGIN_SHIFT 5
 
 
+static int write_all(int fd, const void *buf, size_t len, off_t off);
+
 int file_id_get(struct ublkit_ctx *ctx, const char *path, struct file_id *id)
 {
 	char p[4096];
@@ -361,21 +363,42 @@ UBLKIT_EXPORT int ublkit_swap_on(struct ublkit_ctx *ctx, const char *dev, int pr
 	return r;
 }
 
+/* swapoff(2) failed after the check (if any) let it go: say so in @e. */
+static int swap_off_failed(struct ublkit_ctx *ctx, const char *dev, int r,
+			   struct ublkit_swapoff_estimate *est, struct ublkit_swapoff_estimate *e)
+{
+	if (r == -EINVAL) {
+		log_info(ctx, "%s is not an active swap area", dev);
+		return -ENOENT;
+	}
+	snprintf(est->reason, sizeof(est->reason), "swapoff(2) failed: %s%s", strerror(-r),
+		 r == -ENOMEM ? " (the kernel could not bring its pages back into memory)"
+		 : r == -EINTR ? " (it was killed; the pages it had not brought back stay on swap)"
+			       : "");
+	estimate_copy_out(e, est);
+	log_error(ctx, "swapoff %s: %s", dev, est->reason);
+	return r;
+}
+
 UBLKIT_EXPORT int ublkit_swap_off(struct ublkit_ctx *ctx, const char *dev, unsigned int flags,
 				  struct ublkit_swapoff_estimate *e)
 {
+	struct ublkit_swapoff_estimate est;
 	int r;
 
 	if (!ctx || !dev || (flags & ~UBLKIT_SWAP_OFF_FORCE))
 		return -EINVAL;
 	if (ublkit_ctx_is_sysroot(ctx))
 		return -EXDEV;
+	ublkit_swapoff_estimate_init(&est);
 	if (!(flags & UBLKIT_SWAP_OFF_FORCE)) {
-		struct ublkit_swapoff_estimate est;
-
-		ublkit_swapoff_estimate_init(&est);
 		r = swap_off_estimate(ctx, dev, &est);
 		estimate_copy_out(e, &est);
+		if (r == -ENOENT) {
+			/* already off: nothing to refuse */
+			log_info(ctx, "%s", est.reason);
+			return r;
+		}
 		if (r < 0) {
 			log_error(ctx, "swapoff %s refused: %s", dev, est.reason);
 			return r;
@@ -385,10 +408,49 @@ UBLKIT_EXPORT int ublkit_swap_off(struct ublkit_ctx *ctx, const char *dev, unsig
 		log_info(ctx, "swap off %s", dev);
 		return 0;
 	}
-	r = neg_errno();
-	if (r == -EINVAL)
-		r = -ENOENT;
-	return log_ret(ctx, r, "swapoff %s", dev);
+	return swap_off_failed(ctx, dev, neg_errno(), &est, e);
+}
+
+/* ---- the first page: saved before a signature is written, and back ---- */
+
+int swap_first_page_read(struct ublkit_ctx *ctx, const char *path, void *page, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	char p[4096];
+	ssize_t n;
+	int r;
+
+	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
+	if (r < 0)
+		return r;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	do
+		n = pread(fd, page, size, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return neg_errno();
+	return (size_t)n == size ? 0 : -EIO;
+}
+
+int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *page,
+			  size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	char p[4096];
+	int r;
+
+	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
+	if (r < 0)
+		return r;
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	r = write_all(fd, page, size, 0);
+	if (r == 0 && fsync(fd) < 0)
+		r = neg_errno();
+	return r;
 }
 
 /* ---- the swap signature ------------------------------------------------ */

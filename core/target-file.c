@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -24,8 +25,15 @@ struct file {
 	char *map;		/* in_memory: the file mapped shared, or NULL */
 	size_t map_len;
 	bool blockdev;
+	/* A regular file that backs swap: discards never punch holes in it. */
+	bool keep_blocks;
 	uint64_t size;
 };
+
+#define TMPFS_MAGIC_ 0x01021994
+#define RAMFS_MAGIC_ 0x858458f6
+#define BTRFS_MAGIC_ 0x9123683e
+#define FIEMAP_BATCH 32
 
 static bool file_in_memory(int fd)
 {
@@ -33,7 +41,103 @@ static bool file_in_memory(int fd)
 
 	if (fstatfs(fd, &sf) < 0)
 		return false;
-	return sf.f_type == 0x01021994 /* TMPFS_MAGIC */ || sf.f_type == 0x858458f6 /* RAMFS */;
+	return sf.f_type == TMPFS_MAGIC_ || sf.f_type == RAMFS_MAGIC_;
+}
+
+/*
+ * Where the first block of @fd's first @size bytes is that is not
+ * allocated to it alone (a hole, or a block shared with another file):
+ * 1 and *@at, 0 when there is none, -EOPNOTSUPP when the file system
+ * cannot tell (no FIEMAP). SEEK_HOLE cannot be used: it reports
+ * fallocate()d blocks that were never written as holes.
+ */
+static int file_find_gap(int fd, uint64_t size, uint64_t *at, bool *shared)
+{
+	union {
+		struct fiemap fm;
+		char buf[sizeof(struct fiemap) + FIEMAP_BATCH * sizeof(struct fiemap_extent)];
+	} u;
+	uint64_t pos = 0, was;
+	bool last = false;
+
+	*shared = false;
+	while (pos < size && !last) {
+		memset(&u, 0, sizeof(u));
+		u.fm.fm_start = pos;
+		u.fm.fm_length = size - pos;
+		u.fm.fm_flags = FIEMAP_FLAG_SYNC;
+		u.fm.fm_extent_count = FIEMAP_BATCH;
+		if (ioctl(fd, FS_IOC_FIEMAP, &u.fm) < 0)
+			return errno == ENOTTY || errno == EOPNOTSUPP ? -EOPNOTSUPP : neg_errno();
+		was = pos;
+		for (unsigned int i = 0; i < u.fm.fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &u.fm.fm_extents[i];
+
+			if (e->fe_logical > pos)
+				break; /* a hole at pos */
+			if (e->fe_flags & FIEMAP_EXTENT_SHARED) {
+				*shared = true;
+				break;
+			}
+			if (e->fe_logical + e->fe_length > pos)
+				pos = e->fe_logical + e->fe_length;
+			last = e->fe_flags & FIEMAP_EXTENT_LAST;
+		}
+		if (*shared || pos == was)
+			break; /* a hole (or nothing mapped) at pos */
+	}
+	*at = pos;
+	return pos < size || *shared;
+}
+
+int file_backing_check(int fd, const char *path, uint64_t size, char *why, size_t why_size)
+{
+	struct statfs sf;
+	struct stat st;
+	uint64_t at = 0;
+	bool shared = false;
+	int flags = 0, r;
+
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
+		return neg_errno();
+	if (S_ISBLK(st.st_mode))
+		return 0;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (sf.f_type == TMPFS_MAGIC_ || sf.f_type == RAMFS_MAGIC_) {
+		snprintf(why, why_size,
+			 "%s is on %s, in memory: writing swapped-out pages to it takes the memory "
+			 "swap is meant to free; put the file on a disk file system, or use a block "
+			 "device",
+			 path, sf.f_type == TMPFS_MAGIC_ ? "tmpfs" : "ramfs");
+		return -EINVAL;
+	}
+	if (sf.f_type == BTRFS_MAGIC_ &&
+	    (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 || !(flags & FS_NOCOW_FL))) {
+		snprintf(why, why_size,
+			 "%s is a copy-on-write file on btrfs: every write allocates new blocks; "
+			 "create it empty, run 'chattr +C %s', then preallocate it",
+			 path, path);
+		return -EINVAL;
+	}
+	r = file_find_gap(fd, size, &at, &shared);
+	if (r == -EOPNOTSUPP) /* no FIEMAP: count its blocks */
+		r = (uint64_t)st.st_blocks * 512 < size;
+	if (r <= 0)
+		return r;
+	if (shared)
+		snprintf(why, why_size,
+			 "%s shares blocks with another file (a reflink copy or a snapshot) from "
+			 "byte %llu: writing them allocates new ones; use a plain copy "
+			 "(cp --reflink=never) or a new file",
+			 path, (unsigned long long)at);
+	else
+		snprintf(why, why_size,
+			 "%s is not preallocated (a hole at byte %llu): writing there allocates "
+			 "blocks, which takes memory when swap is short of it; preallocate it with "
+			 "'fallocate -l %llu %s', or let 'ublkit swap on --size' create it",
+			 path, (unsigned long long)at, (unsigned long long)size, path);
+	return -EINVAL;
 }
 
 /*
@@ -82,6 +186,34 @@ static int file_probe_blockdev(struct target *t, struct file *f, struct ublkit_d
 	return 0;
 }
 
+/*
+ * A swap device's backing must take every write without allocating: a
+ * block device or a preallocated file on a disk, opened O_DIRECT so that
+ * swapped-out pages never wait in the page cache.
+ */
+static int file_check_swap(struct target *t, struct file *f, const char *path, uint64_t size)
+{
+	char why[512];
+	int r = file_backing_check(t->fd, path, size, why, sizeof(why));
+
+	if (r == -EINVAL) {
+		log_error(t->ctx, "target file: %s", why);
+		return r;
+	}
+	if (r < 0)
+		return log_ret(t->ctx, r, "target file: cannot tell whether %s is preallocated",
+			       path);
+	if (!f->direct) {
+		log_error(t->ctx, "target file: %s cannot be opened with O_DIRECT: swapped-out "
+				  "pages would go through the page cache, which takes the memory "
+				  "swap is meant to free; use ext4 or xfs, or a block device", path);
+		return -EINVAL;
+	}
+	f->keep_blocks = !f->blockdev;
+	t->preallocated = true;
+	return 0;
+}
+
 static int file_open(struct target *t, const char *path, struct ublkit_dev_params *p)
 {
 	struct file *f = t->priv;
@@ -121,6 +253,11 @@ static int file_open(struct target *t, const char *path, struct ublkit_dev_param
 		log_error(t->ctx, "target file: %s holds %llu bytes, less than the %llu asked for",
 			  path, (unsigned long long)f->size, (unsigned long long)p->size);
 		return -EINVAL;
+	}
+	if (p->flags & UBLKIT_DEV_SWAP) {
+		r = file_check_swap(t, f, path, p->size);
+		if (r < 0)
+			return r;
 	}
 	/*
 	 * On tmpfs every read and write is a memory copy that never waits
@@ -250,12 +387,19 @@ static int file_zero(struct target *t, struct ublk_queue *q, struct ublk_io *io,
 
 static int file_discard(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
+	const struct file *f = t->priv;
+
+	/* A hint; a hole punched into a swap file would have to be allocated again. */
+	if (f->keep_blocks)
+		return 0;
 	return file_zero(t, q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 }
 
 static int file_write_zeroes(struct target *t, struct ublk_queue *q, struct ublk_io *io)
 {
-	if (io->flags & UBLK_IO_F_NOUNMAP)
+	const struct file *f = t->priv;
+
+	if ((io->flags & UBLK_IO_F_NOUNMAP) || f->keep_blocks)
 		return file_zero(t, q, io, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
 	return file_zero(t, q, io, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 }

@@ -53,12 +53,28 @@ struct target {
 	 * pages and no I/O buffers at all.
 	 */
 	bool user_copy_ok;
+	/*
+	 * The target checked that a write never allocates: the backing is a
+	 * block device or a file with every block allocated, on a disk, and
+	 * opened O_DIRECT. Set for swap devices (UBLKIT_DEV_SWAP) only.
+	 */
+	bool preallocated;
 	void *priv;
 };
 
 extern const struct target_ops target_null_ops;
 extern const struct target_ops target_mem_ops;
 extern const struct target_ops target_file_ops;
+
+/*
+ * Does a write to the first @size bytes of @fd (a swap backing, @path for
+ * messages) never need memory beyond the data? A block device: yes. A
+ * regular file: when it is on a disk file system (not tmpfs or ramfs; on
+ * btrfs without copy-on-write) and has every block allocated (fallocate()d
+ * counts) and shared with no other file. 0: yes; -EINVAL: no, and @why
+ * says why and the fix; another -errno: it cannot be told.
+ */
+int file_backing_check(int fd, const char *path, uint64_t size, char *why, size_t why_size);
 
 /* The target registry (target.c). NULL: no such target. */
 const struct target_ops *target_find(const char *name);

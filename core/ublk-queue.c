@@ -52,6 +52,21 @@ static size_t page_round(size_t n)
 
 /* Map the descriptors and allocate the buffers: everything before the
  * thread runs, so the I/O path never allocates. */
+/*
+ * Write to every page of a buffer, so that each is allocated now, before
+ * the device starts: MAP_POPULATE does not say whether it succeeded, and
+ * without locked memory (best effort) nothing else faults them in. A
+ * swap server must not take a page fault that allocates on its I/O path.
+ */
+static void queue_touch(void *buf, size_t len)
+{
+	volatile char *p = buf;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t off = 0; off < len; off += page)
+		p[off] = 0;
+}
+
 int queue_prepare(struct ublk_queue *q)
 {
 	struct ublkit_server *s = q->s;
@@ -76,11 +91,12 @@ int queue_prepare(struct ublk_queue *q)
 		/* The kernel copies each request to and from these. */
 		q->bufs_len = (size_t)q->depth * buf_bytes;
 		q->bufs = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (q->bufs == MAP_FAILED) {
 			q->bufs = NULL;
 			return -ENOMEM;
 		}
+		queue_touch(q->bufs, q->bufs_len);
 		for (unsigned int t = 0; t < q->depth; t++)
 			q->ios[t].buf = (char *)q->bufs + (size_t)t * buf_bytes;
 	}

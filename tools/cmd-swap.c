@@ -11,7 +11,7 @@
 #include "ublkit/swap.h"
 
 static const char usage[] =
-	"Usage: ublkit swap on --file PATH [OPTIONS]\n"
+	"Usage: ublkit swap on --file PATH | --target T [OPTIONS]\n"
 	"       ublkit swap off [--no-check] ID|DEVICE\n"
 	"       ublkit swap status [--json]\n"
 	"\n"
@@ -24,8 +24,15 @@ static const char usage[] =
 	"namespace, or a preallocated file), write a swap signature and enable it.\n"
 	"PATH must hold nothing: a file system, RAID, LVM, partition table or a\n"
 	"foreign swap signature is refused unless --force; a device that is\n"
-	"mounted, active swap or held by device-mapper is refused always.\n"
-	"  -f, --file PATH        backing block device or file (required)\n"
+	"mounted, active swap or held by device-mapper is refused always. A file\n"
+	"must be on a disk (not tmpfs or ramfs) and preallocated, without holes\n"
+	"(fallocate -l SIZE PATH): writing a swapped-out page must take no memory.\n"
+	"  -t, --target T         what serves the device: file (the default; null and\n"
+	"                         mem cannot back swap)\n"
+	"  -f, --file PATH        backing block device or file (required for file)\n"
+	"  -s, --size SIZE        device size (default: all of PATH), no more than PATH\n"
+	"                         holds; a PATH that does not exist is created as a\n"
+	"                         file of SIZE, preallocated (mode 0600)\n"
 	"  -p, --priority N       swap priority, 0-32767 (default: the kernel's)\n"
 	"      --discard[=POLICY] discard freed pages: once (at swapon), pages, or both\n"
 	"                         (default when given without a policy)\n"
@@ -47,6 +54,7 @@ static const char usage[] =
 	"\n"
 	"Examples:\n"
 	"  ublkit swap on --file /dev/nvme0n2 --priority 100\n"
+	"  ublkit swap on --file /var/swap/ublk.img --size 4G\n"
 	"  ublkit swap status\n"
 	"  ublkit swap off 0\n"
 	"\n"
@@ -57,6 +65,7 @@ enum { OPT_DISCARD = 0x100, OPT_FORCE, OPT_BEST, OPT_ROOT, OPT_NO_CHECK };
 
 struct swap_on_opts {
 	struct ublkit_dev_params p;
+	const char *target;
 	const char *file;
 	const char *label;
 	int priority;
@@ -83,7 +92,9 @@ static int on_option(struct tool *t, struct swap_on_opts *o, int c, const char *
 	uint64_t v;
 
 	switch (c) {
+	case 't': o->target = arg; return 0;
 	case 'f': o->file = arg; return 0;
+	case 's': return tool_opt_size(t, "size", arg, 1, UINT64_MAX, &o->p.size);
 	case 'p':
 		if (tool_opt_uint(t, "priority", arg, 0, UBLKIT_SWAP_PRIORITY_MAX, &v) < 0)
 			return -EINVAL;
@@ -107,30 +118,58 @@ static int on_option(struct tool *t, struct swap_on_opts *o, int c, const char *
 	}
 }
 
-/* The label and the device's parameters, as the library will check them. */
-static int check_on(struct tool *t, struct swap_on_opts *o)
+/*
+ * The device's parameters, as the library will check them. A target that
+ * cannot back swap is refused for that, with the library's reason, even
+ * when it lacks more (a size, say): giving that would not help.
+ */
+static int check_params(struct tool *t, struct swap_on_opts *o)
 {
 	struct ublkit_dev_params p = o->p;
+	int tflags = ublkit_target_flags(o->target);
+	const char *file = o->file;
 	int saved, r;
 
-	if (!o->file)
-		return tool_usage(t, "swap on needs --file PATH (the block device or file to swap "
-				  "on)");
+	p.flags |= UBLKIT_DEV_SWAP;
+	if (tflags >= 0 && !(tflags & UBLKIT_TARGET_MAY_BACK_SWAP)) {
+		if (!p.size)
+			p.size = 1ULL << 30;
+		file = NULL;
+	}
+	saved = tool_checks_begin(t);
+	r = ublkit_dev_params_check(t->ctx, &p, o->target, file);
+	tool_checks_end(t, saved);
+	return r < 0 ? tool_usage(t, NULL) : -1;
+}
+
+/* The target, the label and the device's parameters. */
+static int check_on(struct tool *t, struct swap_on_opts *o)
+{
+	int tflags, r;
+
+	if (!o->target)
+		o->target = "file";
+	tflags = ublkit_target_flags(o->target);
+	if (tflags >= 0 && (tflags & UBLKIT_TARGET_MAY_BACK_SWAP)) {
+		if ((tflags & UBLKIT_TARGET_NEEDS_PATH) && !o->file)
+			return tool_usage(t, "swap on needs --file PATH (the block device or file "
+					  "to swap on)");
+		if (!(tflags & UBLKIT_TARGET_NEEDS_PATH) && o->file)
+			return tool_usage(t, "--file is only for --target file");
+	}
 	r = tool_check_arg(t, ublkit_swap_label_check, o->label);
 	if (r >= 0)
 		return r;
-	p.flags |= UBLKIT_DEV_SWAP;
-	saved = tool_checks_begin(t);
-	r = ublkit_dev_params_check(t->ctx, &p, "file", o->file);
-	tool_checks_end(t, saved);
-	return r < 0 ? tool_usage(t, NULL) : -1;
+	return check_params(t, o);
 }
 
 static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *o)
 {
 	static const struct option opts[] = {
 		TOOL_COMMON_LONGOPTS,
+		{ "target", required_argument, NULL, 't' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
 		{ "priority", required_argument, NULL, 'p' },
 		{ "discard", optional_argument, NULL, OPT_DISCARD },
 		{ "label", required_argument, NULL, 'L' },
@@ -146,7 +185,7 @@ static int parse_on(struct tool *t, int argc, char **argv, struct swap_on_opts *
 
 	ublkit_dev_params_init(&o->p);
 	o->priority = UBLKIT_SWAP_PRIORITY_DEFAULT;
-	while ((c = tool_getopt(t, argc, argv, "hjf:p:L:rq:d:", opts)) != -1) {
+	while ((c = tool_getopt(t, argc, argv, "hjt:f:s:p:L:rq:d:", opts)) != -1) {
 		r = on_option(t, o, c, optarg);
 		if (r == -ENOENT) {
 			r = tool_common_option(t, c, usage);
@@ -193,13 +232,17 @@ static int cmd_swap_on(struct tool *t, int argc, char **argv)
 	r = parse_on(t, argc, argv, &o);
 	if (r >= 0)
 		return r;
+	/* before the preflight: its refusal is all the user would see */
+	tool_show_library_errors(t);
 	r = ublkit_ublk_preflight(t->ctx);
 	if (r == -ENODEV || r == -EACCES)
 		return EXIT_UNSUPPORTED;
 	if (r < 0)
 		return EXIT_FAIL;
-	tool_show_library_errors(t);
-	r = ublkit_swap_ublk_on(t->ctx, &o.p, "file", o.file, o.label, o.priority, o.flags, &res);
+	if (o.file && o.p.size)
+		o.flags |= UBLKIT_SWAP_CREATE;
+	r = ublkit_swap_ublk_on(t->ctx, &o.p, o.target, o.file, o.label, o.priority, o.flags,
+				&res);
 	if (r < 0)
 		return swap_on_error(t, r);
 	if (res.pidfd >= 0)
@@ -209,6 +252,7 @@ static int cmd_swap_on(struct tool *t, int argc, char **argv)
 		json_begin_object(NULL);
 		json_int("id", res.id);
 		json_string("block_device", dev);
+		json_string("target", o.target);
 		json_string("backing", o.file);
 		json_uint("size", res.params.size);
 		json_int("priority", o.priority);
@@ -219,6 +263,15 @@ static int cmd_swap_on(struct tool *t, int argc, char **argv)
 		printf("ublk%d %s\n", res.id, dev);
 	}
 	return EXIT_OK;
+}
+
+/* Whether ublk device @id is no active swap area (any more). */
+static bool swap_is_off(struct tool *t, uint32_t id)
+{
+	char dev[32];
+
+	ublkit_ublk_block_path(id, dev, sizeof(dev));
+	return ublkit_swap_off_check(t->ctx, dev, NULL) == -ENOENT;
 }
 
 static int cmd_swap_off(struct tool *t, int argc, char **argv)
@@ -257,8 +310,11 @@ static int cmd_swap_off(struct tool *t, int argc, char **argv)
 		tool_error("there is no ublk device %u (see 'ublkit swap status')", id);
 		return EXIT_FAIL;
 	}
+	if (r < 0 && swap_is_off(t, id))
+		return tool_fail(r, "ublk%u: swap is off, but the device was not removed (see "
+				 "above); remove it with 'ublkit del %u'", id, id);
 	if (r < 0)
-		return tool_fail(r, "ublk%u: swap off failed; nothing was torn down", id);
+		return tool_fail(r, "ublk%u: swap off failed; swap stays on and the device up", id);
 	if (!t->json)
 		printf("ublk%u: swap off, device removed\n", id);
 	return EXIT_OK;

@@ -202,6 +202,26 @@ usage_error "swap on: --priority -1" swap on --file /dev/null --priority -1
 usage_error "swap on: --queues 65" swap on --file /dev/null --queues 65
 usage_error "swap on: --depth 0" swap on --file /dev/null --depth 0
 usage_error "swap on: --discard=sometimes" swap on --file /dev/null --discard=sometimes
+usage_error "swap on: --target mem" swap on --target mem
+contains err "target mem cannot back swap" "swap on gives the library's reason for mem"
+usage_error "swap on: --target null with a size and a file" swap on --target null --size 1G --file /dev/null
+contains err "target null cannot back swap" "swap on gives the library's reason for null"
+usage_error "swap on: an unknown target" swap on --target nope --file /dev/null
+contains err "unknown target 'nope'" "swap on names the unknown target"
+usage_error "swap on: --target file without --file" swap on --target file --size 1G
+for size in 1.5 1000 16E 1Q -1G "''"; do
+	eval "usage_error \"swap on: --size $size\" swap on --file \"\$tmp/new.img\" --size $size"
+done
+if [ -e "$tmp/new.img" ]; then bad "a usage error creates no swap file"; else ok "a usage error creates no swap file"; fi
+# good arguments: the missing driver is named (not a silent exit 3), and nothing is created
+expect 3 "swap on: good arguments meet the missing driver" "$UBLKIT" --sysroot "$root" swap on --file /dev/null
+contains err "no ublk driver" "swap on says the kernel lacks ublk"
+expect 3 "swap on --size: the missing driver" "$UBLKIT" --sysroot "$root" swap on --file "$tmp/new.img" --size 1M
+contains err "no ublk driver" "swap on --size says the kernel lacks ublk"
+if [ -e "$tmp/new.img" ]; then bad "no swap file without a driver"; else ok "no swap file without a driver"; fi
+expect 0 "swap on --help" "$UBLKIT" swap on --help
+contains out "--target T" "swap --help documents --target"
+contains out "--size SIZE" "swap --help documents --size"
 
 # dm: names as the kernel (and ublkit) take them
 for name in -x ../x a/b . .. control ""; do

@@ -16,6 +16,7 @@
 
 #include "test.h"
 #include "ublkit/swap.h"
+#include "swap-private.h"
 
 #define PF_IO_FLUSHER 0x00180000ULL
 #define _unused_ __attribute__((unused)) /* PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE */
@@ -317,6 +318,47 @@ static void test_inspect_oom_and_prealloc(void)
 	CHECK(ublkit_harden_report_is_swap_safe(r, NULL));
 	ublkit_harden_report_unref(r);
 	CHECK_EQ(ublkit_harden_inspect(ctx, 4343, NULL, &r), -ESRCH);
+	ublkit_ctx_unref(ctx);
+	fake_root_free(root);
+}
+
+/*
+ * A swap server's profile does not call itself preallocated: that is
+ * unknown (not applicable) until someone says what the target found.
+ */
+static void test_prealloc_from_target(void)
+{
+	char *root = fake_safe_server();
+	struct ublkit_ctx *ctx = ctx_at(root);
+	struct ublkit_harden_profile *p = NULL;
+	struct ublkit_harden_report *r = NULL;
+	const char *why = NULL;
+
+	CHECK_EQ(harden_profile_for_flags(0, &p), -ENODATA);
+	CHECK_EQ(harden_profile_for_flags(UBLKIT_DEV_SWAP, &p), 0);
+	CHECK(!ublkit_harden_profile_get_preallocated(p));
+	CHECK_EQ(ublkit_harden_inspect(ctx, 4242, p, &r), 0);
+	CHECK_EQ(state(r, UBLKIT_GUARANTEE_PREALLOCATED, &why), UBLKIT_GUARANTEE_NOT_APPLICABLE);
+	CHECK(why && strstr(why, "not checked"));
+	r = ublkit_harden_report_unref(r);
+
+	/* the target found its backing preallocated */
+	ublkit_harden_profile_set_preallocated(p, true);
+	CHECK_EQ(ublkit_harden_inspect(ctx, 4242, p, &r), 0);
+	CHECK_EQ(state(r, UBLKIT_GUARANTEE_PREALLOCATED, &why), UBLKIT_GUARANTEE_HELD);
+	CHECK(why && strstr(why, "target checked"));
+	CHECK(ublkit_harden_report_is_swap_safe(r, NULL));
+	r = ublkit_harden_report_unref(r);
+
+	/* it did not: not safe, and the report says what may allocate */
+	ublkit_harden_profile_set_preallocated(p, false);
+	CHECK_EQ(ublkit_harden_inspect(ctx, 4242, p, &r), 0);
+	CHECK_EQ(state(r, UBLKIT_GUARANTEE_PREALLOCATED, &why), UBLKIT_GUARANTEE_NOT_HELD);
+	CHECK(why && strstr(why, "holes"));
+	CHECK(!ublkit_harden_report_is_swap_safe(r, &why));
+	CHECK(why && strstr(why, "preallocated: "));
+	ublkit_harden_report_unref(r);
+	ublkit_harden_profile_unref(p);
 	ublkit_ctx_unref(ctx);
 	fake_root_free(root);
 }
@@ -915,6 +957,7 @@ int main(void)
 	RUN(test_inspect_io_flusher_missing);
 	RUN(test_inspect_memory);
 	RUN(test_inspect_oom_and_prealloc);
+	RUN(test_prealloc_from_target);
 	RUN(test_inspect_mounts);
 	RUN(test_preflight_ok);
 	RUN(test_preflight_unprivileged);

@@ -7,7 +7,9 @@
 
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,14 +18,7 @@
 #include "ublkit/swap.h"
 #include "ublkit-private.h"
 #include "swap-private.h"
-
-struct ublk_ctrl;
-void ublk_ctrl_free(struct ublk_ctrl *ctrl);
-
-/* ctx.c frees a control ring; no test here opens one. */
-void ublk_ctrl_free(struct ublk_ctrl *ctrl)
-{
-}
+#include "spawn-private.h"
 
 static struct ublkit_ctx *ctx_at(const char *root)
 {
@@ -788,6 +783,181 @@ static void test_swap_on_arguments(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* ---- swap on ublk: its swap file, its undo, its server's refusal ------- */
+
+/* A new directory on a disk file system (the build tree), or NULL. */
+static char *disk_tmpdir(void)
+{
+	char *d = strdup("./ublkit-swap.XXXXXX");
+	struct statfs sf;
+
+	if (!d || !mkdtemp(d) || statfs(d, &sf) < 0 || sf.f_type == 0x01021994) {
+		if (d)
+			rmdir(d);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void test_swap_file_create(void)
+{
+	struct ublkit_ctx *ctx = ctx_at(NULL);
+	char *dir = disk_tmpdir();
+	char path[4096], shm[64];
+	struct stat st;
+
+	/* in memory: refused before it takes any, and nothing is left */
+	snprintf(shm, sizeof(shm), "/dev/shm/ublkit-swap-test.%d", (int)getpid());
+	CHECK_EQ(swap_file_create(ctx, shm, 1 << 20), -EINVAL);
+	CHECK(strstr(test_last_error, "tmpfs") != NULL);
+	CHECK(access(shm, F_OK) < 0);
+	CHECK_EQ(swap_file_create(ctx, "/nonexistent/dir/swap.img", 1 << 20), -ENOENT);
+	CHECK_EQ(swap_file_create(ctx, shm, 0), -EINVAL);
+	if (!dir) {
+		printf("# no disk file system here\n");
+		ublkit_ctx_unref(ctx);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/swap.img", dir);
+	test_log_reset();
+	CHECK_EQ(swap_file_create(ctx, path, 4 << 20), 1);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_size, 4 << 20);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	/* every block allocated: no hole a swapped-out page would have to fill */
+	CHECK((uint64_t)st.st_blocks * 512 >= 4 << 20);
+	/* one that exists is left alone */
+	CHECK_EQ(swap_file_create(ctx, path, 8 << 20), 0);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_size, 4 << 20);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+	ublkit_ctx_unref(ctx);
+}
+
+/* A signature written over the first page is undone: the page as it was. */
+static void test_first_page_restore(void)
+{
+	char *root = fake_root_new();
+	struct ublkit_ctx *ctx = ctx_at(root);
+	long psize = sysconf(_SC_PAGESIZE);
+	char *page = malloc((size_t)psize), *was = malloc((size_t)psize);
+	char path[4096], type[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/dev/ublkb0", root);
+	fake_mkdir(root, "/dev");
+	make_file(path, 1 << 20);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	for (long i = 0; i < psize; i++)
+		was[i] = (char)(i * 7 + 1);
+	CHECK_EQ(pwrite(fd, was, (size_t)psize, 0), psize);
+	CHECK_EQ(swap_first_page_read(ctx, "/dev/ublkb0", page, (size_t)psize), 0);
+	CHECK(memcmp(page, was, (size_t)psize) == 0);
+	CHECK_EQ(ublkit_swap_format_fd(ctx, fd, "ublkit-swap", NULL), 0);
+	if (have_program("blkid")) {
+		blkid_value(path, "TYPE", type, sizeof(type));
+		CHECK_STREQ(type, "swap");
+	}
+	CHECK_EQ(swap_first_page_write(ctx, "/dev/ublkb0", page, (size_t)psize), 0);
+	CHECK_EQ(pread(fd, page, (size_t)psize, 0), psize);
+	CHECK(memcmp(page, was, (size_t)psize) == 0);
+	if (have_program("blkid")) {
+		blkid_value(path, "TYPE", type, sizeof(type));
+		CHECK_STREQ(type, "");
+	}
+	CHECK_EQ(swap_first_page_read(ctx, "/dev/ublkb9", page, (size_t)psize), -ENOENT);
+	close(fd);
+	free(page);
+	free(was);
+	ublkit_ctx_unref(ctx);
+	fake_root_free(root);
+}
+
+static char logged[SPAWN_ERRORS_MAX * 2];
+static int logged_lines;
+
+static void collect(struct ublkit_ctx *ctx, int priority, const char *file, int line,
+		    const char *fn, const char *format, va_list args, void *userdata)
+{
+	size_t n = strlen(logged);
+
+	if (priority > UBLKIT_LOG_ERR)
+		return;
+	vsnprintf(logged + n, sizeof(logged) - n, format, args);
+	n = strlen(logged);
+	if (n + 1 < sizeof(logged))
+		strcpy(logged + n, "|");
+	logged_lines++;
+}
+
+/* A refusing server's error lines reach its starter, every one and whole. */
+static void test_server_refusal_whole(void)
+{
+	struct ublkit_ctx *ctx = ctx_at(NULL);
+	char errors[SPAWN_ERRORS_MAX] = "", line[1100];
+	char refusal[800];
+	size_t n;
+
+	/* the refusal of a server without CAP_IPC_LOCK and a 64 KiB memlock limit */
+	snprintf(refusal, sizeof(refusal),
+		 "not safe to back swap: memory-locked: mlockall(MCL_CURRENT|MCL_FUTURE) failed: "
+		 "Cannot allocate memory (RLIMIT_MEMLOCK 64 KiB); run `ulimit -l unlimited`, set "
+		 "LimitMEMLOCK=infinity in the unit, or grant CAP_IPC_LOCK; io-flusher: "
+		 "PR_SET_IO_FLUSHER: Operation not permitted; grant CAP_SYS_RESOURCE "
+		 "(AmbientCapabilities=CAP_SYS_RESOURCE in the unit, or setcap cap_sys_resource+ep "
+		 "on the server); oom-protected: oom_score_adj is 0; grant CAP_SYS_RESOURCE "
+		 "(AmbientCapabilities=CAP_SYS_RESOURCE in the unit, or setcap cap_sys_resource+ep "
+		 "on the server), or set OOMScoreAdjust=-1000 in the unit");
+	CHECK(strlen(refusal) > 512);
+	spawn_errors_add(errors, sizeof(errors), "mlock-current is required but not in force");
+	spawn_errors_add(errors, sizeof(errors), refusal);
+	ublkit_ctx_set_log_fn(ctx, collect, NULL);
+	logged[0] = '\0';
+	logged_lines = 0;
+	spawn_errors_log(ctx, errors);
+	CHECK_EQ(logged_lines, 2);
+	CHECK(strstr(logged, "mlock-current is required but not in force|") == logged);
+	CHECK(strstr(logged, "or set OOMScoreAdjust=-1000 in the unit|") != NULL);
+
+	/* bounded: the first lines stay whole, and the cut is marked */
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int i = 0; i < 20; i++)
+		spawn_errors_add(errors, sizeof(errors), line);
+	n = strlen(errors);
+	CHECK(n < sizeof(errors));
+	CHECK(n >= 4 && strcmp(errors + n - 4, "...\n") == 0);
+	CHECK(strstr(errors, refusal) != NULL);
+	spawn_errors_add(errors, sizeof(errors), "later");
+	CHECK(strstr(errors, "later") == NULL);
+	/* a last line without its newline is logged too */
+	logged[0] = '\0';
+	logged_lines = 0;
+	spawn_errors_log(ctx, "one\ntwo");
+	CHECK_STREQ(logged, "one|two|");
+	ublkit_ctx_unref(ctx);
+}
+
+/* A server works in /: the backing's path it gets is absolute. */
+static void test_backing_path_absolute(void)
+{
+	char cwd[4096], buf[4096], want[4200];
+	volatile size_t tiny_size = 8; /* not known when compiled: no truncation warning */
+	char tiny[8];
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK_EQ(spawn_path_absolute("/dev/nvme0n2", buf, sizeof(buf)), 0);
+	CHECK_STREQ(buf, "/dev/nvme0n2");
+	CHECK_EQ(spawn_path_absolute("swap.img", buf, sizeof(buf)), 0);
+	snprintf(want, sizeof(want), "%s/swap.img", cwd);
+	CHECK_STREQ(buf, want);
+	CHECK_EQ(spawn_path_absolute("/dev/nvme0n2", tiny, tiny_size), -ENAMETOOLONG);
+	CHECK_EQ(spawn_path_absolute("swap.img", tiny, tiny_size), -ENAMETOOLONG);
+}
+
 static void test_unescape(void)
 {
 	char s[] = "/a\\040b\\011c\\134d\\0x";
@@ -816,5 +986,9 @@ int main(void)
 	RUN(test_swapoff_precheck_by_identity);
 	RUN(test_swap_on_arguments);
 	RUN(test_unescape);
+	RUN(test_swap_file_create);
+	RUN(test_first_page_restore);
+	RUN(test_server_refusal_whole);
+	RUN(test_backing_path_absolute);
 	return test_result();
 }

@@ -680,6 +680,97 @@ out:
 	free(got);
 }
 
+/* A file of @size bytes in @dir: @data bytes written, the rest a hole. */
+static char *make_sparse(const char *dir, off_t size, size_t data)
+{
+	char *path = make_file(dir, data, 7);
+
+	CHECK(path != NULL);
+	if (path)
+		CHECK_EQ(truncate(path, size), 0);
+	return path;
+}
+
+/* A swap device's backing: preallocated, on a disk, O_DIRECT; refused otherwise. */
+static void test_file_swap(void)
+{
+	const char *dir = disk_dir();
+	struct ublkit_dev_params p;
+	char *path, *shm;
+	struct rig r;
+	struct file *f;
+	off_t blocks;
+	int fd;
+
+	/* tmpfs: writing a swapped-out page there takes memory */
+	shm = make_file("/dev/shm", 1 << 20, 3);
+	CHECK(shm != NULL);
+	p = params(0);
+	p.flags = UBLKIT_DEV_SWAP;
+	CHECK_EQ(rig_open(&r, &target_file_ops, shm, &p), -EINVAL);
+	CHECK(strstr(test_last_error, "tmpfs"));
+	CHECK(!r.s.target.preallocated);
+	rig_close(&r);
+	unlink(shm);
+	free(shm);
+	if (!dir) {
+		printf("# no disk file system to test swap backings on\n");
+		return;
+	}
+
+	/* a hole is refused with where it is and the fix */
+	path = make_sparse(dir, 1 << 20, 1 << 19);
+	if (!path)
+		return;
+	p = params(0);
+	p.flags = UBLKIT_DEV_SWAP;
+	CHECK_EQ(rig_open(&r, &target_file_ops, path, &p), -EINVAL);
+	CHECK(strstr(test_last_error, "hole at byte 524288"));
+	CHECK(strstr(test_last_error, "fallocate -l 1048576"));
+	rig_close(&r);
+	/* ... but only within the device: the written half is fine */
+	p = params(1 << 19);
+	p.flags = UBLKIT_DEV_SWAP;
+	CHECK_EQ(rig_open(&r, &target_file_ops, path, &p), 0);
+	CHECK(r.s.target.preallocated);
+	rig_close(&r);
+	/* a device that is not swap takes the sparse file as before */
+	p = params(0);
+	CHECK_EQ(rig_open(&r, &target_file_ops, path, &p), 0);
+	CHECK(!r.s.target.preallocated);
+	rig_close(&r);
+
+	/* fallocate()d blocks count, although SEEK_HOLE calls them holes */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd < 0 || fallocate(fd, 0, 0, 1 << 20) < 0) {
+		printf("# %s cannot preallocate: %m\n", dir);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	p = params(0);
+	p.flags = UBLKIT_DEV_SWAP;
+	CHECK_EQ(rig_open(&r, &target_file_ops, path, &p), 0);
+	f = r.s.target.priv;
+	CHECK(r.s.target.preallocated);
+	CHECK(f->direct);
+	CHECK(f->keep_blocks);
+	CHECK_EQ(!!(fcntl(r.s.target.fd, F_GETFL) & O_DIRECT), 1);
+	/* discards and zeroes keep the swap file's blocks */
+	rig_ring(&r, 0);
+	blocks = file_blocks(path);
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_DISCARD, 0, 65536, 0), 0);
+	CHECK_EQ(rig_do(&r, UBLK_IO_OP_WRITE_ZEROES, 65536, 65536, 0), 0);
+	CHECK_EQ(fsync(r.s.target.fd), 0);
+	CHECK_EQ(file_blocks(path), blocks);
+	rig_close(&r);
+out:
+	unlink(path);
+	free(path);
+}
+
 static struct io_uring_cqe cqe_of(int res)
 {
 	return (struct io_uring_cqe){ .user_data = 2ULL << 32, .res = res };
@@ -797,6 +888,7 @@ int main(void)
 	RUN(test_file_tmpfs);
 	RUN(test_file_tmpfs_unmapped);
 	RUN(test_file_disk);
+	RUN(test_file_swap);
 	RUN(test_file_completions);
 	RUN(test_file_ring_full);
 	ublkit_ctx_unref(ctx);

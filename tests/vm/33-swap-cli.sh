@@ -174,3 +174,83 @@ assert_match "needs --file" "$out" "missing --file"
 assert_fails ublkit swap on --file "$ns" --label 'a-label-longer-than-16'
 assert_fails ublkit swap frob
 log "swap on/off/status and every refusal behave"
+
+# --- swap files, a failed swapon, the whole refusal -------------------------
+# --size makes a swap file that does not exist: mode 0600, every block
+# allocated, on the root file system (a disk).
+swapfile=/var/tmp/ublkit-swap.img
+rm -f "$swapfile"
+assert_ok ublkit swap on --json --file "$swapfile" --size 64M --label fileswap
+id=$(jq -r .id <<<"$out") dev=$(jq -r .block_device <<<"$out")
+assert_eq 600 "$(stat -c %a "$swapfile")" "mode of the new swap file"
+assert_eq $((64 << 20)) "$(stat -c %s "$swapfile")" "size of the new swap file"
+(($(stat -c %b "$swapfile") * 512 >= 64 << 20)) || fail "the new swap file has holes"
+assert_eq $((64 << 20)) "$(dev_size "$dev")" "size of the device over the new file"
+assert_ok ublkit info --json "$id"
+assert_eq held "$(jq -r '.hardening.preallocated.state' <<<"$out")" "preallocated, new file"
+assert_ok ublkit swap off "$id"
+nothing_left "the new swap file"
+# On a file that exists, --size takes part of it, and no more than it holds.
+assert_ok ublkit swap on --json --file "$swapfile" --size 32M --label fileswap
+id=$(jq -r .id <<<"$out") dev=$(jq -r .block_device <<<"$out")
+assert_eq $((32 << 20)) "$(dev_size "$dev")" "size of the device over part of the file"
+assert_ok ublkit swap off "$id"
+assert_fails ublkit swap on --file "$swapfile" --size 128M --label fileswap
+assert_match "less than" "$out" "a size beyond the file"
+nothing_left "a size beyond the file"
+rm -f "$swapfile"
+# A sparse file, and a file in memory, would need memory to take a page.
+truncate -s 64M /var/tmp/ublkit-sparse.img
+assert_fails ublkit swap on --file /var/tmp/ublkit-sparse.img
+assert_match "not preallocated" "$out" "a sparse file is refused"
+assert_match "fallocate -l" "$out" "the fix for a sparse file"
+rm -f /var/tmp/ublkit-sparse.img
+fallocate -l 64M /dev/shm/ublkit-swap.img
+assert_fails ublkit swap on --file /dev/shm/ublkit-swap.img
+assert_match "tmpfs" "$out" "a file on tmpfs is refused"
+rm -f /dev/shm/ublkit-swap.img
+assert_fails ublkit swap on --file /dev/shm/ublkit-new.img --size 64M
+assert_match "tmpfs" "$out" "no new swap file on tmpfs"
+assert_missing /dev/shm/ublkit-new.img
+nothing_left "the refused files"
+# mem and null cannot back swap: a usage error with the reason.
+rc=0
+out=$(ublkit swap on --target mem --size 64M 2>&1) || rc=$?
+printf '%s\n' "$out"
+assert_eq 2 "$rc" "exit status of swap on --target mem"
+assert_match "target mem cannot back swap" "$out" "the reason mem is refused"
+
+# A swapon(2) that fails after the signature is written (strace's fault
+# injection makes ublkit's swapon return EIO; the server is not traced):
+# the first page is written back, so the namespace holds no swap
+# signature, and no device or server is left.
+command -v strace >/dev/null || fail "strace is not installed (tests/vm/packages has it)"
+run wipefs -a -q "$ns"
+for i in $(seq 0 255); do printf 'ublkit-first-page %04d\n' "$i"; done >/tmp/first-page
+dd if=/tmp/first-page of="$ns" bs=4096 count=1 oflag=direct conv=notrunc status=none
+before=$(dd if="$ns" bs=4096 count=1 iflag=direct status=none | sha256sum)
+rc=0
+out=$(strace -o /dev/null -e trace=swapon -e inject=swapon:error=EIO \
+	ublkit swap on --file "$ns" 2>&1) || rc=$?
+printf '%s\n' "$out"
+((rc != 0)) || fail "swap on succeeded although swapon(2) failed"
+assert_match "swapon" "$out" "the failed swapon is named"
+nothing_left "the failed swapon"
+assert_eq "" "$(blkid -p -o value -s TYPE "$ns" || true)" "a signature after the failed swapon"
+assert_eq "$before" "$(dd if="$ns" bs=4096 count=1 iflag=direct status=none | sha256sum)" \
+	"the first page after the failed swapon"
+
+# The whole refusal reaches the user: every guarantee that is not held, each
+# with its fix, in a line longer than the 512 bytes it was once cut to.
+rc=0
+out=$(setpriv --bounding-set -ipc_lock,-sys_resource --inh-caps -ipc_lock,-sys_resource -- \
+	bash -c "ulimit -l 64 && exec ublkit swap on --file $ns" 2>&1) || rc=$?
+printf '%s\n' "$out"
+((rc != 0)) || fail "swap on succeeded without CAP_IPC_LOCK and CAP_SYS_RESOURCE"
+line=$(grep -m1 "not safe to back swap" <<<"$out" || true)
+log "the refusal's line has ${#line} bytes"
+((${#line} > 512)) || fail "the refusal is missing or short: '$line'"
+assert_match "memory-locked: .*oom-protected: .*OOMScoreAdjust=-1000 in the unit" "$line" \
+	"the refusal, to its last fix"
+nothing_left "the refusal without CAP_IPC_LOCK and CAP_SYS_RESOURCE"
+log "swap files, a failed swapon and the whole refusal behave"

@@ -75,8 +75,11 @@ int ublkit_harden_profile_get(const struct ublkit_harden_profile *p, int item);
 /*
  * The server declares that its I/O buffers, rings and descriptor maps
  * are allocated (and touched) before the device starts and that nothing
- * is allocated on its I/O path. Not observable from /proc: the report
- * shows what the server declared.
+ * is allocated on its I/O path, its backing's blocks included. Not
+ * observable from /proc: the report shows what the server declared.
+ * ublkit's own servers declare what their target found when it opened
+ * its backing (a block device, or a preallocated file on a disk, opened
+ * O_DIRECT); ublkit_device_inspect_hardening() checks the backing again.
  */
 void ublkit_harden_profile_set_preallocated(struct ublkit_harden_profile *p, bool preallocated);
 bool ublkit_harden_profile_get_preallocated(const struct ublkit_harden_profile *p);
@@ -104,7 +107,8 @@ enum ublkit_guarantee {
 	 * /proc/1/ns/mnt), shared by all its threads, in which no mount
 	 * propagates events ("shared:" in /proc/PID/mountinfo) */
 	UBLKIT_GUARANTEE_PRIVATE_MOUNTS = 3,
-	/* buffers preallocated, as the server declared in its profile */
+	/* buffers and backing preallocated, as the server declared in its
+	 * profile (for ublkit's servers: what the target checked) */
 	UBLKIT_GUARANTEE_PREALLOCATED = 4,
 };
 
@@ -323,8 +327,10 @@ int ublkit_swap_off_check(struct ublkit_ctx *ctx, const char *dev,
 /*
  * swapoff(2) @dev, after ublkit_swap_off_check() unless @flags has
  * UBLKIT_SWAP_OFF_FORCE: a swapoff whose pages do not fit makes the kernel
- * OOM-kill processes instead of failing. -ENOMEM (refused, @e says why),
- * -ENOENT not an active area, -EXDEV with a sysroot, -EPERM.
+ * OOM-kill processes instead of failing. -ENOMEM (refused, or swapoff(2)
+ * itself ran out of memory), -ENOENT not an active area (off already: no
+ * error is logged), -EXDEV with a sysroot, -EPERM. When swapoff(2) fails,
+ * @e->reason says so (with its error) instead of what the check found.
  */
 int ublkit_swap_off(struct ublkit_ctx *ctx, const char *dev, unsigned int flags,
 		    struct ublkit_swapoff_estimate *e);
@@ -353,6 +359,13 @@ int ublkit_swap_list(struct ublkit_ctx *ctx, ublkit_swap_area_fn fn, void *userd
 /* Flags of ublkit_swap_ublk_on(), with the UBLKIT_SWAP_DISCARD* ones. */
 #define UBLKIT_SWAP_FORCE (1u << 8)		/* overwrite a signature on the backing device */
 #define UBLKIT_SWAP_ROOT_STORAGE (1u << 9)	/* the server is root storage ('@' argv[0]) */
+/*
+ * A backing file that does not exist is created (mode 0600) with
+ * params.size bytes, all of them allocated (fallocate), and removed again
+ * when swap cannot be turned on. A file system that cannot preallocate
+ * (or keeps files in memory) is refused.
+ */
+#define UBLKIT_SWAP_CREATE (1u << 10)
 
 /*
  * Swap on a new ublk device: check that the backing file or device
@@ -362,8 +375,13 @@ int ublkit_swap_list(struct ublkit_ctx *ctx, ublkit_swap_area_fn fn, void *userd
  * a hardened server (@params with UBLKIT_DEV_SWAP added; the server
  * refuses to start when a required measure fails, with the fix in the
  * log), write a swap signature (@label, default "ublkit-swap") and
- * swapon with @priority. Returns 0 with @res filled in; on failure
- * nothing is left: no device, no server, no swap.
+ * swapon with @priority. A regular file must be on a disk file system
+ * (not tmpfs or ramfs) and preallocated (no holes, no blocks shared with
+ * another file), and the server opens it O_DIRECT: writing a swapped-out
+ * page must never need memory. params.size (0: all of it) may not exceed
+ * the backing. Returns 0 with @res filled in; on failure nothing is
+ * left: no device, no server, no swap, no swap signature (the first page
+ * is written back as it was), no file it created.
  */
 int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_params *params,
 			   size_t params_size, const char *target, const char *target_arg,
@@ -375,16 +393,22 @@ int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx, const struct ublkit_dev_param
 
 /*
  * swapoff the swap area on ublk device @id (a swap device of ublkit's,
- * else -EINVAL), then remove the device. When swapoff is refused
- * (-ENOMEM: its pages would not fit back into memory, @e says how much)
- * or fails, nothing is torn down. @flags: UBLKIT_SWAP_OFF_FORCE.
+ * else -EINVAL), then remove the device (also when swap was off already).
+ * When swapoff is refused (-ENOMEM: its pages would not fit back into
+ * memory, @e says how much) or fails (@e says how), nothing is torn down.
+ * When swap went off but the device could not be removed, the error of
+ * the removal is returned and logged with what to do; swap stays off.
+ * @flags: UBLKIT_SWAP_OFF_FORCE.
  */
 int ublkit_swap_ublk_off(struct ublkit_ctx *ctx, uint32_t id, unsigned int flags,
 			 struct ublkit_swapoff_estimate *e);
 
 /*
  * The hardening report of the live server of swap device @d (a fresh look
- * at /proc). -ENODATA: not a swap device; -ESRCH: its server is gone.
+ * at /proc, and at its backing: PREALLOCATED is held when it is a block
+ * device or a file with every block allocated, on a disk; not applicable
+ * when it cannot be read). -ENODATA: not a swap device; -ESRCH: its
+ * server is gone.
  */
 int ublkit_device_inspect_hardening(struct ublkit_ctx *ctx, const struct ublkit_device *d,
 				    struct ublkit_harden_report **ret);
