@@ -178,6 +178,9 @@ int cmd_check_config(struct tool *t, int argc, char **argv)
 		return tool_usage(t, "check-config takes at most one PATH, not '%s'", argv[optind + 1]);
 	if (optind < argc)
 		path = argv[optind];
+	if (path && !*path)
+		return tool_usage(t, "the PATH is empty; give a policy file, '-' for standard input, "
+				  "or no PATH for the installed policy");
 	r = tool_policy_load(t, path, &p);
 	if (r != EXIT_OK)
 		return r;

@@ -258,6 +258,7 @@ usage_error "down: a name that is no instance name" down ../x
 contains err "is no instance name" "down says what an instance name is"
 usage_error "status: a stray argument" status x
 usage_error "apply: an empty --config" apply --config ''
+usage_error "check-config: an empty PATH" check-config ''
 usage_error "apply: an empty namespace" apply ''
 usage_error "status: an empty --config" status --config ''
 
