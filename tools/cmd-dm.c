@@ -51,6 +51,8 @@ static const char usage[] =
 	"  is removed with NAME.\n"
 	"  --read-only   create the device read-only (create only)\n"
 	"\n"
+	"thin --id N: an id the pool already has is activated with its data; without\n"
+	"--id a new volume gets an id that is free in the pool.\n"
 	"remove: refused while the device is mounted, swap, held by another device or\n"
 	"open in a process, which it names. A thin volume is deleted from its pool.\n"
 	"reload: replace the table (whole devices only); when the kernel refuses the\n"
