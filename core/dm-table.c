@@ -351,7 +351,7 @@ UBLKIT_EXPORT int ublkit_dm_table_striped(struct ublkit_ctx *ctx, const char *co
 	}
 	if (!chunk_sectors)
 		chunk_sectors = UBLKIT_DM_STRIPE_CHUNK_DEFAULT;
-	if (!power_of_two(chunk_sectors) || chunk_sectors < 8) {
+	if (!power_of_two(chunk_sectors) || chunk_sectors < UBLKIT_DM_STRIPE_CHUNK_MIN) {
 		log_error(ctx, "striped: the chunk (%" PRIu64 " sectors) must be a power of two "
 			  "of at least 8 sectors (4 KiB)", chunk_sectors);
 		return -EINVAL;
@@ -453,10 +453,10 @@ UBLKIT_EXPORT int ublkit_dm_table_crypt(struct ublkit_ctx *ctx,
 
 static int check_block(struct ublkit_ctx *ctx, const char *what, uint64_t block, uint64_t unit)
 {
-	if (block < unit || block > 2097152 || block % unit) {
+	if (block < unit || block > UBLKIT_DM_BLOCK_MAX || block % unit) {
 		log_error(ctx, "%s: the block size (%" PRIu64 " sectors) must be a multiple of %"
-			  PRIu64 " sectors from %" PRIu64 " to 2097152 (1 GiB)", what, block, unit,
-			  unit);
+			  PRIu64 " sectors from %" PRIu64 " to %u (1 GiB)", what, block, unit,
+			  unit, UBLKIT_DM_BLOCK_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -486,7 +486,7 @@ UBLKIT_EXPORT int ublkit_dm_table_thin_pool(struct ublkit_ctx *ctx,
 		block_sectors = UBLKIT_DM_POOL_BLOCK_DEFAULT;
 	if (flags & ~UBLKIT_DM_POOL_ERROR_IF_NO_SPACE)
 		return -EINVAL;
-	r = check_block(ctx, "thin-pool", block_sectors, 128);
+	r = check_block(ctx, "thin-pool", block_sectors, UBLKIT_DM_POOL_BLOCK_UNIT);
 	if (r < 0)
 		return r;
 	r = table_new(ctx, UBLKIT_DM_THIN_POOL, &t);
@@ -564,7 +564,7 @@ UBLKIT_EXPORT int ublkit_dm_table_cache(struct ublkit_ctx *ctx,
 		block_sectors = UBLKIT_DM_CACHE_BLOCK_DEFAULT;
 	if (mode < UBLKIT_DM_CACHE_WRITETHROUGH || mode > UBLKIT_DM_CACHE_PASSTHROUGH)
 		return -EINVAL;
-	r = check_block(ctx, "cache", block_sectors, 64);
+	r = check_block(ctx, "cache", block_sectors, UBLKIT_DM_CACHE_BLOCK_UNIT);
 	if (r < 0)
 		return r;
 	r = table_new(ctx, UBLKIT_DM_CACHE, &t);

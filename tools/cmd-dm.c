@@ -161,38 +161,30 @@ static int device_option(struct tool *t, struct create_opts *o, enum role role, 
 	return 0;
 }
 
-/*
- * The builders' rules (ublkit_dm_table_striped(), _thin_pool(), _cache()),
- * in sectors: a chunk is a power of two of at least 4 KiB; a block is a
- * multiple of 64 KiB (pool) or 32 KiB (cache) up to 1 GiB.
- */
-#define STRIPE_CHUNK_MIN 8
-#define POOL_BLOCK_UNIT 128
-#define CACHE_BLOCK_UNIT 64
-#define BLOCK_MAX 2097152
 
 static int chunk_option(struct tool *t, struct create_opts *o, const char *arg)
 {
 	if (parse_sectors(t, "chunk", arg, &o->chunk) < 0)
 		return -EINVAL;
-	if (o->chunk >= STRIPE_CHUNK_MIN && !(o->chunk & (o->chunk - 1)))
+	if (o->chunk >= UBLKIT_DM_STRIPE_CHUNK_MIN && !(o->chunk & (o->chunk - 1)))
 		return 0;
 	tool_usage(t, "--chunk %s: give a power of two of at least %uK, such as 64K or 1M",
-		   tool_shown(arg), STRIPE_CHUNK_MIN / 2);
+		   tool_shown(arg), UBLKIT_DM_STRIPE_CHUNK_MIN / 2);
 	return -EINVAL;
 }
 
 static int block_option(struct tool *t, struct create_opts *o, const char *arg)
 {
-	uint64_t unit = o->kind == UBLKIT_DM_THIN_POOL ? POOL_BLOCK_UNIT : CACHE_BLOCK_UNIT;
+	uint64_t unit = o->kind == UBLKIT_DM_THIN_POOL ? UBLKIT_DM_POOL_BLOCK_UNIT
+						       : UBLKIT_DM_CACHE_BLOCK_UNIT;
 
 	if (parse_sectors(t, "block-size", arg, &o->block) < 0)
 		return -EINVAL;
-	if (o->block >= unit && o->block <= BLOCK_MAX && o->block % unit == 0)
+	if (o->block >= unit && o->block <= UBLKIT_DM_BLOCK_MAX && o->block % unit == 0)
 		return 0;
 	tool_usage(t, "--block-size %s: a %s takes a multiple of %lluK from %lluK to %lluG",
 		   tool_shown(arg), ublkit_dm_kind_name(o->kind), (unsigned long long)unit / 2,
-		   (unsigned long long)unit / 2, (unsigned long long)BLOCK_MAX / 2 / 1024 / 1024);
+		   (unsigned long long)unit / 2, UBLKIT_DM_BLOCK_MAX / 2 / 1024 / 1024ull);
 	return -EINVAL;
 }
 

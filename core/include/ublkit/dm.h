@@ -123,6 +123,14 @@ enum ublkit_dm_cache_mode {
 #define UBLKIT_DM_POOL_BLOCK_DEFAULT 128		/* 64 KiB */
 #define UBLKIT_DM_CACHE_BLOCK_DEFAULT 128		/* 64 KiB */
 
+/* What the builders accept, in sectors: a stripe chunk is a power of two
+ * of at least UBLKIT_DM_STRIPE_CHUNK_MIN; a block is a multiple of its
+ * unit up to UBLKIT_DM_BLOCK_MAX. */
+#define UBLKIT_DM_STRIPE_CHUNK_MIN 8			/* 4 KiB */
+#define UBLKIT_DM_POOL_BLOCK_UNIT 128			/* 64 KiB */
+#define UBLKIT_DM_CACHE_BLOCK_UNIT 64			/* 32 KiB */
+#define UBLKIT_DM_BLOCK_MAX 2097152			/* 1 GiB */
+
 /* A table: one target of one kind, the devices it uses resolved and sized. */
 struct ublkit_dm_table;
 
