@@ -22,12 +22,6 @@
 #include "check-private.h"
 #include "swap-private.h"
 
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
-#ifndef PR_GET_IO_FLUSHER
-#define PR_GET_IO_FLUSHER 58
-#endif
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif

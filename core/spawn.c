@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 #include "ublkit-private.h"
 #include "server-private.h"
 #include "spawn-private.h"
+#include "swap-private.h"
 
 extern char **environ;
 
@@ -91,13 +91,6 @@ static int move_above_stdio(int fd)
 	close(fd);
 	return nfd < 0 ? neg_errno() : nfd;
 }
-
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
-#ifndef PR_GET_IO_FLUSHER
-#define PR_GET_IO_FLUSHER 58
-#endif
 
 /*
  * A server must never wait for the I/O it serves, not even before it has

@@ -4,6 +4,7 @@
 #define UBLKIT_SWAP_PRIVATE_H
 
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include "ublkit/swap.h"
@@ -18,6 +19,14 @@
 #define TASK_PF_MEMALLOC_NOIO 0x00080000u
 #define TASK_PF_LOCAL_THROTTLE 0x00100000u
 #define TASK_PF_IO_FLUSHER (TASK_PF_MEMALLOC_NOIO | TASK_PF_LOCAL_THROTTLE)
+
+/* prctl(2) options of Linux 5.6 that older headers lack. */
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+#ifndef PR_GET_IO_FLUSHER
+#define PR_GET_IO_FLUSHER 58
+#endif
 
 /*
  * The identity of a path through the sysroot: for a block device its
@@ -50,6 +59,9 @@ int swaps_parse_line(char *line, struct ublkit_swap_area *a);
 int swap_first_page_read(struct ublkit_ctx *ctx, const char *path, void *page, size_t size);
 int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *page,
 			  size_t size);
+
+/* The size of a regular file or a block device (-ENOTBLK: neither). */
+int fd_size(int fd, uint64_t *size);
 
 /*
  * A new swap file @path of @size bytes with every block allocated, as

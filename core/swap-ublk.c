@@ -8,8 +8,6 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -107,22 +105,6 @@ int swap_file_create(struct ublkit_ctx *ctx, const char *path, uint64_t size)
 	return 1;
 }
 
-/* The backing's size: a regular file's or a block device's. */
-static int backing_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
-	}
-	if (!S_ISBLK(st.st_mode))
-		return -EINVAL;
-	return ioctl(fd, BLKGETSIZE64, size) < 0 ? neg_errno() : 0;
-}
-
 /*
  * What the server checks again when it opens the backing, checked here
  * first so that nothing is started for it: it holds @size bytes (0: all
@@ -141,7 +123,7 @@ static int backing_check_blocks(struct ublkit_ctx *ctx, const char *path, uint64
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return log_ret(ctx, neg_errno(), "cannot open %s", path);
-	r = backing_size(fd, &have);
+	r = fd_size(fd, &have);
 	if (r < 0)
 		return log_ret(ctx, r, "cannot size %s", path);
 	if (size > have) {

@@ -455,7 +455,7 @@ int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *
 
 /* ---- the swap signature ------------------------------------------------ */
 
-static int fd_size(int fd, uint64_t *size)
+int fd_size(int fd, uint64_t *size)
 {
 	struct stat st;
 

@@ -12,16 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "manifest-private.h"
 #include "spawn-private.h"
-
-#ifndef PR_GET_IO_FLUSHER
-#define PR_GET_IO_FLUSHER 58
-#endif
+#include "swap-private.h"
 
 int main(int argc, char **argv)
 {

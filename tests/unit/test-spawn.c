@@ -7,10 +7,10 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "test.h"
+#include "swap-private.h"
 #include "ublkit/ublk.h"
 
 static int spawn_as(const char *mode, unsigned int flags, struct ublkit_spawn_result *res)
@@ -46,13 +46,6 @@ static void test_live(void)
 	CHECK_EQ(spawn_as("ok", 0, &res), 0);
 	CHECK_EQ(res.id, 7);
 }
-
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
-#ifndef PR_GET_IO_FLUSHER
-#define PR_GET_IO_FLUSHER 58
-#endif
 
 /* A server is an IO_FLUSHER from its first instruction when the starter
  * may make it one, and the starter's thread is left as it was. */
