@@ -42,9 +42,11 @@ static int parse_ids(struct tool *t, int argc, char **argv, uint32_t **ret)
 		}
 		for (int j = 0; j < i; j++)
 			if (ids[j] == ids[i]) {
+				uint32_t twice = ids[i];
+
 				free(ids);
 				return tool_usage(t, "device id %u is given twice ('%s' and '%s')",
-						  ids[i], tool_shown(argv[optind + j]),
+						  twice, tool_shown(argv[optind + j]),
 						  tool_shown(argv[optind + i]));
 			}
 	}
