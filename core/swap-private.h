@@ -64,6 +64,16 @@ int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *
 int fd_size(int fd, uint64_t *size);
 
 /*
+ * Whether @path may back a ublk swap area labelled @label (swap-ublk.c):
+ * nothing of value on it (UBLKIT_SWAP_FORCE: a signature may go), never
+ * anything mounted, active or held, and every block of its first @size
+ * bytes allocated. A swap signature with @label is ublkit's own from an
+ * earlier boot and is taken. 0 or -errno, logged.
+ */
+int swap_backing_check(struct ublkit_ctx *ctx, const char *path, const char *label,
+		       uint64_t size, unsigned int flags);
+
+/*
  * A new swap file @path of @size bytes with every block allocated, as
  * `mkswap --file --size` makes one (swap-ublk.c): mode 0600, on a disk
  * file system that can preallocate. 1: created; 0: @path exists (left

@@ -145,8 +145,8 @@ static int backing_check_blocks(struct ublkit_ctx *ctx, const char *path, uint64
  * A swap signature with the label this swap area will get is ublkit's own
  * from an earlier boot: its contents died with that boot.
  */
-static int backing_check(struct ublkit_ctx *ctx, const char *path, const char *label,
-			 uint64_t size, unsigned int flags)
+int swap_backing_check(struct ublkit_ctx *ctx, const char *path, const char *label,
+		       uint64_t size, unsigned int flags)
 {
 	struct ublkit_blockdev_usage u;
 	int r;
@@ -260,7 +260,7 @@ UBLKIT_EXPORT int ublkit_swap_ublk_on_sz(struct ublkit_ctx *ctx,
 			return created;
 	}
 	if (tflags & UBLKIT_TARGET_NEEDS_PATH) {
-		r = backing_check(ctx, target_arg, label, p.size, flags);
+		r = swap_backing_check(ctx, target_arg, label, p.size, flags);
 		if (r < 0)
 			goto fail;
 	}

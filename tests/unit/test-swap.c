@@ -837,6 +837,40 @@ static void test_swap_file_create(void)
 	ublkit_ctx_unref(ctx);
 }
 
+/* A swap area of ublkit's own label is taken again; anyone else's is not. */
+static void test_backing_own_swap(void)
+{
+	struct ublkit_ctx *ctx = ctx_at(NULL);
+	char *dir = disk_tmpdir();
+	char path[4096];
+
+	if (!dir) {
+		printf("# no disk file system here\n");
+		ublkit_ctx_unref(ctx);
+		return;
+	}
+	/* the checks take absolute paths, as the command line makes them */
+	if (!realpath(dir, path)) {
+		CHECK(false);
+		return;
+	}
+	strcat(path, "/swap.img");
+	CHECK_EQ(swap_file_create(ctx, path, 4 << 20), 1);
+	CHECK_EQ(swap_backing_check(ctx, path, "mine", 0, 0), 0);
+	CHECK_EQ(ublkit_swap_format(ctx, path, "mine", 0, NULL), 0);
+	CHECK_EQ(swap_backing_check(ctx, path, "mine", 0, 0), 0);
+	test_log_reset();
+	CHECK_EQ(swap_backing_check(ctx, path, "theirs", 0, 0), -EEXIST);
+	CHECK(strstr(test_last_error, "swap") != NULL);
+	CHECK_EQ(swap_backing_check(ctx, path, "theirs", 0, UBLKIT_SWAP_FORCE), 0);
+	/* more than the file holds */
+	CHECK(swap_backing_check(ctx, path, "mine", 8 << 20, 0) < 0);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+	ublkit_ctx_unref(ctx);
+}
+
 /* A signature written over the first page is undone: the page as it was. */
 static void test_first_page_restore(void)
 {
@@ -987,6 +1021,7 @@ int main(void)
 	RUN(test_swap_on_arguments);
 	RUN(test_unescape);
 	RUN(test_swap_file_create);
+	RUN(test_backing_own_swap);
 	RUN(test_first_page_restore);
 	RUN(test_server_refusal_whole);
 	RUN(test_backing_path_absolute);
