@@ -1011,6 +1011,12 @@ static void test_rule_pairs(void)
 		 "Create=ublk\n");
 	no_problems(p);
 	ublkit_policy_unref(p);
+	/* ranges that meet in one size both take a namespace of that size */
+	one_problem("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nMatchMaxSize=1G\n"
+		    "Create=ublk\n"
+		    "[Rule b]\nMatchIdentity=eui64.0025385b11223344\nMatchMinSize=1G\n"
+		    "Create=ublk\n",
+		    5, NULL, "same namespace as [Rule a] (test.conf:1) by MatchIdentity=");
 	/* ... or the first ignores it in some cases: an exception */
 	p = load("[Rule a]\nMatchIdentity=eui64.0025385b11223344\nMatchMinSize=1T\n"
 		 "Create=ignore\n"
