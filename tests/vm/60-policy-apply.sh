@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-policy.sh"
 trap policy_cleanup EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 
 policy <<'CONF'
 [Global]

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-policy.sh"
 trap 'policy_cleanup; clear_metadata "$ns1"' EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 
 # --- striped: three members wanted, two present: wait --------------------------
 policy <<'CONF'

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib-policy.sh"
 need_cmd mkfs.ext4 blkid
 trap 'umount /mnt/policy-data 2>/dev/null || true; policy_cleanup' EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 run mkfs.ext4 -q -F -L precious "$ns2"
 uuid=$(blkid -o value -s UUID "$ns2")
 

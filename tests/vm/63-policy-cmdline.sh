@@ -12,7 +12,7 @@ cmdline_cleanup() {
 	policy_cleanup
 }
 trap cmdline_cleanup EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 
 policy <<'CONF'
 [Rule lin]

@@ -15,7 +15,7 @@ failure_cleanup() {
 	policy_cleanup
 }
 trap failure_cleanup EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 
 # The module must not be loaded for its absence to matter.
 modprobe -r dm_crypt 2>/dev/null || true

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-policy.sh"
 trap 'rm -rf /tmp/policy-bad; policy_cleanup' EXIT
-wipefs -a -q "$ns1" "$ns2"
+blank_namespaces "$ns1" "$ns2"
 mkdir -p /tmp/policy-bad
 
 # run_check ARGS...: `ublkit check-config ARGS`, output in $out, status in $rc.

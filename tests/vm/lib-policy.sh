@@ -59,6 +59,17 @@ clear_metadata() { # DEV
 	dd if=/dev/zero of="$1" bs=4096 count=1 oflag=direct conv=notrunc status=none
 }
 
+# Blank namespaces for a test: no signature libblkid knows and no thin
+# pool's superblock either (an earlier test may have left one; apply
+# rightly counts it as data).
+blank_namespaces() { # DEV...
+	local d
+	for d in "$@"; do
+		wipefs -a -q "$d"
+		clear_metadata "$d"
+	done
+}
+
 # Whatever happens to the test, take everything down.
 policy_cleanup() {
 	ublkit down --all >/dev/null 2>&1 || true
