@@ -35,12 +35,19 @@ ublkit recover --wait --timeout 600 --json "$swap_id" >"$PWD/recover.json" 2>"$P
 recover_pid=$!
 swap_bg_pids+=("$recover_pid")
 
-# The crash, in the background while run_eater watches the eater.
+# The crash, in the background while run_eater watches the eater: after
+# crash_after seconds, once at least 150 MiB are in swap (a slow host
+# fills memory later), and no later than 30 s before the eater stops.
 crash() {
-	local used
+	local used t0=$SECONDS
 	sleep "$crash_after"
 	used=$(swap_used_kb)
+	while ((used < 150 * 1024 && SECONDS - t0 < secs - 30)); do
+		sleep 1
+		used=$(swap_used_kb)
+	done
 	echo "$used" >"$PWD/crash.used"
+	echo $((SECONDS - t0)) >"$PWD/crash.at"
 	log "crash: $((used / 1024)) MiB in swap; kill -9 server $first_pid of ublk$swap_id"
 	kill -9 "$first_pid"
 }
@@ -89,7 +96,8 @@ hardening_check "$swap_pid" "recovered server"
 # The first server until just before the crash (the sampler's clock starts
 # with the eater, a moment after the crash's own), then the new one for
 # as long as the eater went on after the recovery.
-sampler_assert "$eater_samples" "first server $first_pid under pressure, before the crash" 0 $((crash_after - 3))
+sampler_assert "$eater_samples" "first server $first_pid under pressure, before the crash" 0 \
+	$(($(cat "$PWD/crash.at") - 3))
 [[ -s $PWD/recovered.pid ]] || fail "the recovered server was never sampled"
 assert_eq "$swap_pid" "$(cat "$PWD/recovered.pid")" "the sampled recovered server"
 log "samples of the recovered server $swap_pid:"
