@@ -1115,6 +1115,15 @@ int dm_thin_super_read(struct ublkit_ctx *ctx, const char *path, uint64_t offset
 	return 1;
 }
 
+/* How to make a new pool where an old one's metadata is: zero its first 4 KiB. */
+static const char *fix_old_pool(const struct dm_slot *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "to make a new pool there, losing the old one's volumes, zero its "
+		 "first 4 KiB (dd if=/dev/zero of=%s bs=512 seek=%" PRIu64 " count=8 "
+		 "oflag=direct conv=notrunc)", s->path, s->offset);
+	return buf;
+}
+
 /*
  * Does a thin pool's metadata found on @s fit the pool @t makes? The
  * kernel refuses another block size; another metadata size would move
@@ -1123,20 +1132,21 @@ int dm_thin_super_read(struct ublkit_ctx *ctx, const char *path, uint64_t offset
 static int thin_super_fits(struct ublkit_ctx *ctx, const char *name, const struct dm_slot *s,
 			   const struct ublkit_dm_table *t, const struct dm_thin_super *sb)
 {
+	char fix[512];
 	uint64_t meta = s->length;
 
 	if (meta > DM_THIN_META_MAX_SECTORS)
 		meta = DM_THIN_META_MAX_SECTORS;
 	if (sb->data_block_sectors != t->block) {
 		log_error(ctx, "%s: %s holds a thin pool with blocks of %u sectors, not %" PRIu64
-			  ": it is neither opened nor formatted over", name, s->path,
-			  sb->data_block_sectors, t->block);
+			  ": it is neither opened nor formatted over; %s", name, s->path,
+			  sb->data_block_sectors, t->block, fix_old_pool(s, fix, sizeof(fix)));
 		return -EEXIST;
 	}
 	if (sb->metadata_sectors && sb->metadata_sectors != meta / 8 * 8) {
 		log_error(ctx, "%s: %s holds a thin pool whose metadata took %" PRIu64
-			  " sectors, not %" PRIu64 ": it is neither opened nor formatted over",
-			  name, s->path, sb->metadata_sectors, meta);
+			  " sectors, not %" PRIu64 ": it is neither opened nor formatted over; %s",
+			  name, s->path, sb->metadata_sectors, meta, fix_old_pool(s, fix, sizeof(fix)));
 		return -EEXIST;
 	}
 	return 0;

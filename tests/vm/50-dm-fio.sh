@@ -62,6 +62,7 @@ assert_ok ublkit dm remove str0
 nothing_left "removing str0"
 
 # --- thin: a pool on ranges of both namespaces, a volume in it -------------
+no_pool_on "$ns2"
 assert_ok ublkit dm create thin-pool pool0 --metadata "$ns2" --metadata-length 16M \
 	--data "$ns1" --data-offset 128M --data-length 384M --low-water 32M --json
 assert_eq 402653184 "$(jq -r .size <<<"$out")" "size of pool0"

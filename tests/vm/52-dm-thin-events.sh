@@ -19,6 +19,7 @@ sleep 1
 kill -0 "$watch_pid" || fail "ublkit dm watch died: $(cat /tmp/watch.err)"
 
 # 64 MiB of data in 1024 blocks of 64 KiB; low water at 16 MiB (256 blocks)
+no_pool_on "$ns2"
 assert_ok ublkit dm create thin-pool tp0 --metadata "$ns2" --metadata-length 8M \
 	--data "$ns2" --data-offset 8M --data-length 64M --low-water 16M
 assert_ok ublkit dm create thin tv0 --pool tp0 --size 256M

@@ -23,6 +23,7 @@ not_suspended() { # NAME
 assert_ok ublkit dm create linear rmeta --device "$ns2" --length 16M
 assert_ok ublkit dm create linear rdata --device "$ns1" --length 256M
 assert_ok ublkit dm create linear rsmall --device "$ns1" --offset 256M --length 128M
+no_pool_on /dev/mapper/rmeta
 assert_ok ublkit dm create thin-pool rpool --metadata /dev/mapper/rmeta --data /dev/mapper/rdata
 assert_ok ublkit dm create thin rvol --pool rpool --size 512M
 run dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 status=none

@@ -37,6 +37,13 @@ dm_cleanup() {
 	done
 }
 
+# ublkit reopens a thin pool it finds on the metadata device, and refuses
+# one of another size: a test that wants a new pool starts from a
+# metadata device whose first 4 KiB (the pool's superblock) are zeroes.
+no_pool_on() { # DEV
+	dd if=/dev/zero of="$1" bs=4096 count=1 oflag=direct conv=notrunc status=none
+}
+
 # fio random writes of mixed sizes with crc32c verification.
 fio_verify() { # DEVICE SIZE
 	run fio --name=verify --filename="$1" --ioengine=io_uring --direct=1 \
