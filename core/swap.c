@@ -415,17 +415,11 @@ UBLKIT_EXPORT int ublkit_swap_off(struct ublkit_ctx *ctx, const char *dev, unsig
 
 int swap_first_page_read(struct ublkit_ctx *ctx, const char *path, void *page, size_t size)
 {
-	_cleanup_close_ int fd = -1;
-	char p[4096];
+	_cleanup_close_ int fd = ublkit_open(ctx, path, O_RDONLY);
 	ssize_t n;
-	int r;
 
-	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
-	if (r < 0)
-		return r;
-	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return neg_errno();
+		return fd;
 	do
 		n = pread(fd, page, size, 0);
 	while (n < 0 && errno == EINTR);
@@ -437,16 +431,11 @@ int swap_first_page_read(struct ublkit_ctx *ctx, const char *path, void *page, s
 int swap_first_page_write(struct ublkit_ctx *ctx, const char *path, const void *page,
 			  size_t size)
 {
-	_cleanup_close_ int fd = -1;
-	char p[4096];
+	_cleanup_close_ int fd = ublkit_open(ctx, path, O_WRONLY);
 	int r;
 
-	r = ublkit_ctx_path(ctx, path, p, sizeof(p));
-	if (r < 0)
-		return r;
-	fd = open(p, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return neg_errno();
+		return fd;
 	r = write_all(fd, page, size, 0);
 	if (r == 0 && fsync(fd) < 0)
 		r = neg_errno();
